@@ -1,0 +1,159 @@
+// Instruction fetch and ModRM/SIB decoding.
+//
+// Fetch keeps a window of EIP values [fetchStart, fetchStart + fetchLen) that
+// lie in one RAM page and inside the CS limit; inside it, a fetch is one
+// subtract, one compare and one load. Leaving the window (or any TLB/CS
+// change, which empties it) goes through the checked slow path.
+import {
+  V_SEGS, SEG_SIZE, SEG_LIMIT, SEG_CS, SEG_DS, SEG_SS, EXC_GP, TLB_ENTRIES, TLB_ENTRY_SIZE,
+} from '../abi';
+import { cpu, eip, csBase, tlbBase, addr32, segOverride, setFault, abortInsn, reg32, reg16 } from './state';
+import { readLin } from './mmu';
+
+let fetchStart: u32 = 0;
+let fetchLen: u32 = 0;
+let fetchHost: u32 = 0; // host address of EIP 0 in the window's page
+
+/** Forgets the fetch window (after TLB flushes, CS loads, mode changes). */
+export function invalidateFetch(): void {
+  fetchLen = 0;
+}
+
+@inline export function fetch8(): u32 {
+  if (eip - fetchStart < fetchLen) {
+    const b = <u32>load<u8>(fetchHost + eip);
+    eip++;
+    return b;
+  }
+  return fetchSlow();
+}
+
+function fetchSlow(): u32 {
+  if (abortInsn) return 0;
+  const limit = load<u32>(cpu + V_SEGS + SEG_CS * SEG_SIZE + SEG_LIMIT);
+  if (eip > limit) {
+    setFault(EXC_GP, 0, true);
+    return 0;
+  }
+  const lin = csBase + eip;
+  const b = <u32>readLin<u8>(lin);
+  if (abortInsn) return 0;
+  // If the page is cached as RAM, open a window over it.
+  const e = tlbBase + ((lin >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_SIZE;
+  if (load<u32>(e) == (lin & 0xfffff000)) {
+    const start = eip - (lin & 0xfff);
+    let len: u32 = 0x1000;
+    if (<u64>start + 0xfff > <u64>limit) len = limit - start + 1;
+    fetchStart = start;
+    fetchLen = len;
+    fetchHost = load<u32>(e, 8) + csBase;
+  } else {
+    fetchLen = 0;
+  }
+  eip++;
+  return b;
+}
+
+@inline export function fetch16(): u32 {
+  const lo = fetch8();
+  return lo | (fetch8() << 8);
+}
+@inline export function fetch32(): u32 {
+  const lo = fetch16();
+  return lo | (fetch16() << 16);
+}
+/** An immediate of the operand size of T, zero-extended. */
+@inline export function fetchImm<T>(): u32 {
+  if (sizeof<T>() == 1) return fetch8();
+  if (sizeof<T>() == 2) return fetch16();
+  return fetch32();
+}
+@inline export function fetchS8(): u32 {
+  return <u32><i32><i8>fetch8();
+}
+
+// --- ModRM ---------------------------------------------------------------------
+export let modrm: u32 = 0;
+export let rmIsReg = false;
+export let eaOff: u32 = 0;
+export let eaSeg: i32 = SEG_DS;
+/** The address uses ESP as its base (POP [ESP+x] adjusts for the pop). */
+export let eaBaseEsp = false;
+
+@inline export function modReg(): u32 {
+  return (modrm >> 3) & 7;
+}
+@inline export function modRm(): u32 {
+  return modrm & 7;
+}
+
+/** Fetches a ModRM byte (and SIB/displacement) and computes the effective address. */
+export function decodeModrm(): void {
+  modrm = fetch8();
+  if (modrm >= 0xc0) {
+    rmIsReg = true;
+    return;
+  }
+  rmIsReg = false;
+  eaBaseEsp = false;
+  const mod = modrm >> 6;
+  const rm = modrm & 7;
+  let seg = SEG_DS;
+  let off: u32 = 0;
+  if (addr32) {
+    if (rm == 4) {
+      const sib = fetch8();
+      const base = sib & 7;
+      const index = (sib >> 3) & 7;
+      if (base == 5 && mod == 0) {
+        off = fetch32();
+      } else {
+        off = reg32(base);
+        if (base == 4 || base == 5) seg = SEG_SS;
+        eaBaseEsp = base == 4;
+      }
+      if (index != 4) off += reg32(index) << (sib >> 6);
+    } else if (rm == 5 && mod == 0) {
+      off = fetch32();
+    } else {
+      off = reg32(rm);
+      if (rm == 5) seg = SEG_SS;
+    }
+    if (mod == 1) off += fetchS8();
+    else if (mod == 2) off += fetch32();
+  } else {
+    switch (rm) {
+      case 0: off = reg16(3) + reg16(6); break;
+      case 1: off = reg16(3) + reg16(7); break;
+      case 2: off = reg16(5) + reg16(6); seg = SEG_SS; break;
+      case 3: off = reg16(5) + reg16(7); seg = SEG_SS; break;
+      case 4: off = reg16(6); break;
+      case 5: off = reg16(7); break;
+      case 6:
+        if (mod == 0) off = fetch16();
+        else { off = reg16(5); seg = SEG_SS; }
+        break;
+      default: off = reg16(3); break;
+    }
+    if (mod == 1) off += fetchS8();
+    else if (mod == 2) off += fetch16();
+    off &= 0xffff;
+  }
+  eaOff = off;
+  eaSeg = segOverride >= 0 ? segOverride : seg;
+}
+
+/** A memory offset operand (moffs of MOV A0-A3): address-size wide, DS unless overridden. */
+export function decodeMoffs(): void {
+  eaOff = addr32 ? fetch32() : fetch16();
+  eaSeg = segOverride >= 0 ? segOverride : SEG_DS;
+  rmIsReg = false;
+}
+
+/** Sets the effective address directly (string instructions, XLAT). */
+@inline export function setEa(seg: i32, off: u32): void {
+  eaSeg = seg;
+  eaOff = off;
+  rmIsReg = false;
+}
+

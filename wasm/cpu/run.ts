@@ -1,0 +1,202 @@
+// The vCPU loop (KVM_RUN): execute until something needs the VMM.
+import {
+  V_SHADOW, V_HALTED, V_ICOUNT, V_NMI_MASKED, V_CR0, V_CR2, V_CR3, V_CR4, V_DR, V_RIP, V_GPR, V_GDTR_BASE, V_GDTR_LIMIT,
+  V_IDTR_BASE, V_IDTR_LIMIT, V_CPL, V_EFER, V_APIC_BASE_MSR, V_PAT, V_MTRR_DEF_TYPE, V_SEGS, SEG_SIZE,
+  V_FLAGS, V_LF_MASK, VCPU_BLOCKS, VCPU_BLOCK_SIZE, V_SYSENTER_CS, V_SYSENTER_ESP, V_SYSENTER_EIP, V_TSC_OFFSET,
+  EXIT_REASON, EXIT_NONE, EXIT_BUDGET, EXIT_HLT, EXIT_IRQ_WINDOW, EXIT_SHUTDOWN, RUN_BUDGET, RUN_REQUEST_IRQ_WINDOW,
+  RUN_READY_FOR_IRQ, RUN_INJECT_VECTOR, RUN_INJECT_NMI, RUN_MMIO_LOG_END, V_EXIT,
+  SEG_CS, SEG_LDTR, SEG_TR, SEG_VALID, FLAG_IF, FLAG_TF, EXC_DB, EXC_DF, EXC_NMI, EXC_PF, CR0_ET, CR0_CD, CR0_NW,
+  ATTR_P, ATTR_S, ATTR_CODE,
+} from '../abi';
+import {
+  cpu, eip, insnStart, abortInsn, faultVector, faultError, faultHasError, pendingExit, exitAfter, accessIndex,
+  clearFault, refreshMode, loadEip, storeEip,
+} from './state';
+import { getEflags, setEflagsRaw } from './flags';
+import { invalidateFetch } from './decode';
+import { absorbExitData, clearLog, logPending, flushTlbAll } from './mmu';
+import { executeInstruction } from './exec';
+import { deliverEvent, EV_EXCEPTION, EV_EXTERNAL } from './interrupt';
+import { updateSegCheck } from './segaccess';
+
+/** Exception classes for the double-fault rule (SDM Vol. 3, table 6-5). */
+function faultClass(v: i32): u32 {
+  if (v == 0 || (v >= 10 && v <= 13)) return 1; // contributory
+  if (v == EXC_PF) return 2;
+  return 0; // benign
+}
+
+/**
+ * Delivers the pending fault of the current instruction (EIP back at its
+ * start), escalating to #DF and to shutdown as the SDM says. Returns an
+ * exit reason, or 0 to go on.
+ */
+function handleFault(): u32 {
+  let vec = faultVector;
+  let err = faultError;
+  let hasErr = faultHasError;
+  eip = insnStart;
+  for (;;) {
+    clearFault();
+    deliverEvent(<u32>vec, EV_EXCEPTION, hasErr, err);
+    if (!abortInsn) return 0;
+    if (pendingExit != 0) {
+      // The IDT, GDT or stack is in MMIO: not supported; give up as a machine would.
+      clearLog();
+      clearFault();
+      return EXIT_SHUTDOWN;
+    }
+    const next = faultVector;
+    if (vec == EXC_DF) { clearFault(); return EXIT_SHUTDOWN; } // triple fault
+    const a = faultClass(vec);
+    const b = faultClass(next);
+    if ((a == 1 && b == 1) || (a == 2 && b != 0)) {
+      vec = EXC_DF; err = 0; hasErr = true;
+    } else {
+      vec = next; err = faultError; hasErr = faultHasError;
+    }
+  }
+  return EXIT_SHUTDOWN;
+}
+
+/** Interrupt injection at an instruction boundary; returns an exit reason or 0. */
+function serviceEvents(): u32 {
+  if (load<u32>(cpu + RUN_INJECT_NMI) != 0 && load<u32>(cpu + V_NMI_MASKED) == 0) {
+    store<u32>(cpu + RUN_INJECT_NMI, 0);
+    store<u32>(cpu + V_NMI_MASKED, 1);
+    insnStart = eip;
+    deliverEvent(EXC_NMI, EV_EXTERNAL, false, 0);
+    return abortInsn ? handleFault() : 0;
+  }
+  if ((getEflags() & FLAG_IF) == 0) return 0;
+  const v = load<i32>(cpu + RUN_INJECT_VECTOR);
+  if (v >= 0) {
+    store<i32>(cpu + RUN_INJECT_VECTOR, -1);
+    insnStart = eip;
+    deliverEvent(<u32>v, EV_EXTERNAL, false, 0);
+    return abortInsn ? handleFault() : 0;
+  }
+  if (load<u32>(cpu + RUN_REQUEST_IRQ_WINDOW) != 0) return EXIT_IRQ_WINDOW;
+  return 0;
+}
+
+@inline function eventsRequested(): bool {
+  return load<u32>(cpu + RUN_INJECT_NMI) != 0 || load<i32>(cpu + RUN_INJECT_VECTOR) >= 0 ||
+    load<u32>(cpu + RUN_REQUEST_IRQ_WINDOW) != 0;
+}
+
+export function run(base: u32): u32 {
+  cpu = base;
+  refreshMode();
+  invalidateFetch();
+  loadEip();
+  clearFault();
+  exitAfter = 0;
+  absorbExitData();
+  const budget = load<u64>(cpu + RUN_BUDGET);
+  let executed: u64 = 0;
+  let reason: u32 = EXIT_NONE;
+  let events = eventsRequested();
+  for (;;) {
+    if (executed >= budget) { reason = EXIT_BUDGET; break; }
+    // An instruction restarted for the VMM's answer finishes before anything else.
+    const restarting = logPending();
+    if (load<u32>(cpu + V_SHADOW) != 0) {
+      store<u32>(cpu + V_SHADOW, 0);
+    } else if (events && !restarting) {
+      reason = serviceEvents();
+      events = eventsRequested();
+      if (reason != 0) break;
+      if (exitAfter != 0) { reason = exitAfter; break; }
+    }
+    if (load<u32>(cpu + V_HALTED) != 0) { reason = EXIT_HLT; break; }
+    insnStart = eip;
+    accessIndex = 0;
+    const trap = (load<u32>(cpu + V_FLAGS) & FLAG_TF) != 0;
+    executeInstruction();
+    if (abortInsn) {
+      if (pendingExit != 0) {
+        // Ask the VMM; the instruction runs again on the next run().
+        reason = pendingExit;
+        eip = insnStart;
+        clearFault();
+        break;
+      }
+      clearLog();
+      reason = handleFault();
+      if (reason != 0) break;
+      if (exitAfter != 0) { reason = exitAfter; break; }
+      continue;
+    }
+    if (accessIndex != 0) clearLog();
+    executed++;
+    if (trap) {
+      // Single-step: #DB trap after the instruction, DR6.BS set.
+      const dr6 = cpu + V_DR + 6 * 8;
+      store<u32>(dr6, load<u32>(dr6) | 0x4000);
+      insnStart = eip;
+      deliverEvent(EXC_DB, EV_EXCEPTION, false, 0);
+      if (abortInsn) { reason = handleFault(); if (reason != 0) break; }
+    }
+    if (exitAfter != 0) { reason = exitAfter; break; }
+  }
+  storeEip();
+  store<u64>(cpu + V_ICOUNT, load<u64>(cpu + V_ICOUNT) + executed);
+  store<u32>(cpu + EXIT_REASON, reason);
+  store<u32>(cpu + RUN_READY_FOR_IRQ,
+    (getEflags() & FLAG_IF) != 0 && load<u32>(cpu + V_SHADOW) == 0 && !logPending() ? 1 : 0);
+  return reason;
+}
+
+/** Power-on / INIT state (SDM Vol. 3, table 9-1), the P6 family values. */
+export function reset(base: u32): void {
+  cpu = base;
+  memory.fill(cpu, 0, V_EXIT);
+  memory.fill(cpu + V_EXIT, 0, RUN_MMIO_LOG_END - V_EXIT);
+  store<i32>(cpu + RUN_INJECT_VECTOR, -1);
+  setEflagsRaw(2);
+  store<u32>(cpu + V_LF_MASK, 0);
+  store<u64>(cpu + V_RIP, 0xfff0);
+  store<u64>(cpu + V_CR0, CR0_ET | CR0_CD | CR0_NW);
+  // EDX = CPUID signature: family 6, model 7, stepping 3 (QEMU's pentium3).
+  store<u64>(cpu + V_GPR + 2 * 8, 0x673);
+  for (let s = 0; s < 6; s++) {
+    const p = cpu + V_SEGS + s * SEG_SIZE;
+    store<u32>(p, 0, 0);
+    store<u64>(p, 0, 0x10);
+    store<u32>(p, 0xffff, 8);
+    store<u32>(p, ATTR_P | ATTR_S | 0x3 | SEG_VALID, 4); // present data, read/write, accessed
+  }
+  const cs = cpu + V_SEGS + SEG_CS * SEG_SIZE;
+  store<u32>(cs, 0xf000, 0);
+  store<u64>(cs, 0xffff0000, 0x10);
+  store<u32>(cs, ATTR_P | ATTR_S | ATTR_CODE | 0x3 | SEG_VALID, 4);
+  const ldtr = cpu + V_SEGS + SEG_LDTR * SEG_SIZE;
+  store<u32>(ldtr, 0xffff, 8);
+  store<u32>(ldtr, ATTR_P | 0x2, 4);
+  const tr = cpu + V_SEGS + SEG_TR * SEG_SIZE;
+  store<u32>(tr, 0xffff, 8);
+  store<u32>(tr, ATTR_P | 0xb, 4);
+  store<u32>(cpu + V_GDTR_LIMIT, 0xffff);
+  store<u32>(cpu + V_IDTR_LIMIT, 0xffff);
+  store<u64>(cpu + V_DR + 6 * 8, 0xffff0ff0);
+  store<u64>(cpu + V_DR + 7 * 8, 0x400);
+  const index = (base - VCPU_BLOCKS) / VCPU_BLOCK_SIZE;
+  // APIC enabled at the default base; the first vCPU is the bootstrap processor.
+  store<u64>(cpu + V_APIC_BASE_MSR, 0xfee00800 | (index == 0 ? 0x100 : 0));
+  store<u64>(cpu + V_PAT, 0x0007040600070406);
+  refreshMode();
+  for (let s = 0; s < 8; s++) updateSegCheck(s);
+  flushTlbAll(false);
+  invalidateFetch();
+}
+
+/** After the VMM changed state directly: recompute every cache. */
+export function stateChanged(base: u32): void {
+  cpu = base;
+  refreshMode();
+  for (let s = 0; s < 8; s++) updateSegCheck(s);
+  flushTlbAll(false);
+  invalidateFetch();
+}
+

@@ -1,0 +1,292 @@
+// Integer ALU, moves and flag instructions. One generic handler per operand
+// form; the eight ALU operations share aluOp() and the lazy-flags recorder.
+import {
+  LF_ADD, LF_ADC, LF_SUB, LF_SBB, FLAG_CF, FLAG_DF, FLAG_PF, FLAG_AF, FLAG_ZF, FLAG_SF,
+  V_FLAGS, REG_EAX, REG_EBX, SEG_DS,
+} from '../abi';
+import { cpu, abortInsn, opsize32, addr32, segOverride, getReg, setReg, reg8, setReg8, reg16, setReg16, reg32, setReg32 } from '../cpu/state';
+import { setLazyArith, setLazyResult, setLazyIncDec, getCF, getEflags, setEflagsRaw, materializeFlags, setFlagBit, testCond } from '../cpu/flags';
+import { fetchImm, fetchS8, modrm, rmIsReg, eaOff, decodeMoffs } from '../cpu/decode';
+import { readE, writeE, readEForWrite, writeBackE, readG, writeG, readMem, writeMem } from '../cpu/operand';
+
+export const OP_ADD: u32 = 0;
+export const OP_OR: u32 = 1;
+export const OP_ADC: u32 = 2;
+export const OP_SBB: u32 = 3;
+export const OP_AND: u32 = 4;
+export const OP_SUB: u32 = 5;
+export const OP_XOR: u32 = 6;
+export const OP_CMP: u32 = 7;
+
+/** dst <op> src with flags; the result (CMP's is discarded by callers). */
+export function aluOp<T>(op: u32, dst: T, src: T): T {
+  let r: T;
+  switch (op & 7) {
+    case 0: r = dst + src; setLazyArith<T>(LF_ADD, dst, src, r); break;
+    case 1: r = dst | src; setLazyResult<T>(r, 0); break;
+    case 2: { const c: T = getCF() ? 1 : 0; r = dst + src + c; setLazyArith<T>(LF_ADC, dst, src, r); break; }
+    case 3: { const c: T = getCF() ? 1 : 0; r = dst - src - c; setLazyArith<T>(LF_SBB, dst, src, r); break; }
+    case 4: r = dst & src; setLazyResult<T>(r, 0); break;
+    case 6: r = dst ^ src; setLazyResult<T>(r, 0); break;
+    default: r = dst - src; setLazyArith<T>(LF_SUB, dst, src, r); break; // SUB, CMP
+  }
+  return r;
+}
+
+/** Sign-extended imm8 or a full immediate of size T. */
+@inline function fetchOperandImm<T>(imm8: bool): T {
+  return imm8 ? <T>fetchS8() : <T>fetchImm<T>();
+}
+
+export function aluEG<T>(op: u32): void {
+  if ((op & 7) == OP_CMP) {
+    const d = readE<T>();
+    if (abortInsn) return;
+    aluOp<T>(op, d, readG<T>());
+    return;
+  }
+  const d = readEForWrite<T>();
+  if (abortInsn) return;
+  const r = aluOp<T>(op, d, readG<T>());
+  writeBackE<T>(r);
+}
+
+export function aluGE<T>(op: u32): void {
+  const s = readE<T>();
+  if (abortInsn) return;
+  const r = aluOp<T>(op, readG<T>(), s);
+  if ((op & 7) != OP_CMP) writeG<T>(r);
+}
+
+export function aluAI<T>(op: u32): void {
+  const imm = <T>fetchImm<T>();
+  if (abortInsn) return;
+  const r = aluOp<T>(op, getReg<T>(REG_EAX), imm);
+  if ((op & 7) != OP_CMP) setReg<T>(REG_EAX, r);
+}
+
+/** 80-83: ALU op with an immediate; `imm8` = sign-extended byte (83). */
+export function group1<T>(imm8: bool): void {
+  const op = (modrm >> 3) & 7;
+  if (op == OP_CMP) {
+    const d = readE<T>();
+    if (abortInsn) return;
+    const imm = fetchOperandImm<T>(imm8);
+    if (abortInsn) return;
+    aluOp<T>(op, d, imm);
+    return;
+  }
+  // The immediate follows the ModRM bytes: fetch it before touching memory.
+  const imm = fetchOperandImm<T>(imm8);
+  if (abortInsn) return;
+  const d = readEForWrite<T>();
+  if (abortInsn) return;
+  writeBackE<T>(aluOp<T>(op, d, imm));
+}
+
+export function testEG<T>(): void {
+  const d = readE<T>();
+  if (abortInsn) return;
+  setLazyResult<T>(d & readG<T>(), 0);
+}
+export function testAI<T>(): void {
+  const imm = <T>fetchImm<T>();
+  if (abortInsn) return;
+  setLazyResult<T>(getReg<T>(REG_EAX) & imm, 0);
+}
+export function testEI<T>(): void {
+  const imm = <T>fetchImm<T>();
+  if (abortInsn) return;
+  const d = readE<T>();
+  if (abortInsn) return;
+  setLazyResult<T>(d & imm, 0);
+}
+
+export function notE<T>(): void {
+  const d = readEForWrite<T>();
+  if (abortInsn) return;
+  writeBackE<T>(~d);
+}
+export function negE<T>(): void {
+  const d = readEForWrite<T>();
+  if (abortInsn) return;
+  const r: T = <T>0 - d;
+  setLazyArith<T>(LF_SUB, <T>0, d, r);
+  writeBackE<T>(r);
+}
+
+export function incE<T>(): void {
+  const d = readEForWrite<T>();
+  if (abortInsn) return;
+  const r: T = d + 1;
+  setLazyIncDec<T>(LF_ADD, d, r);
+  writeBackE<T>(r);
+}
+export function decE<T>(): void {
+  const d = readEForWrite<T>();
+  if (abortInsn) return;
+  const r: T = d - 1;
+  setLazyIncDec<T>(LF_SUB, d, r);
+  writeBackE<T>(r);
+}
+export function incReg<T>(r: u32): void {
+  const d = getReg<T>(r);
+  const v: T = d + 1;
+  setLazyIncDec<T>(LF_ADD, d, v);
+  setReg<T>(r, v);
+}
+export function decReg<T>(r: u32): void {
+  const d = getReg<T>(r);
+  const v: T = d - 1;
+  setLazyIncDec<T>(LF_SUB, d, v);
+  setReg<T>(r, v);
+}
+
+// --- moves -------------------------------------------------------------------------
+
+export function movEG<T>(): void {
+  writeE<T>(readG<T>());
+}
+export function movGE<T>(): void {
+  const v = readE<T>();
+  if (abortInsn) return;
+  writeG<T>(v);
+}
+export function movEI<T>(): void {
+  const imm = <T>fetchImm<T>();
+  if (abortInsn) return;
+  writeE<T>(imm);
+}
+export function movRegImm<T>(r: u32): void {
+  const imm = <T>fetchImm<T>();
+  if (abortInsn) return;
+  setReg<T>(r, imm);
+}
+export function movAMoffs<T>(): void {
+  decodeMoffs();
+  if (abortInsn) return;
+  const v = readE<T>();
+  if (abortInsn) return;
+  setReg<T>(REG_EAX, v);
+}
+export function movMoffsA<T>(): void {
+  decodeMoffs();
+  if (abortInsn) return;
+  writeE<T>(getReg<T>(REG_EAX));
+}
+
+export function lea(): void {
+  if (opsize32) setReg32((modrm >> 3) & 7, eaOff);
+  else setReg16((modrm >> 3) & 7, <u16>eaOff);
+}
+
+/** MOVZX: D is the destination width, S the source width. */
+export function movzx<D, S>(): void {
+  const v = readE<S>();
+  if (abortInsn) return;
+  writeG<D>(<D>v);
+}
+/** MOVSX: S is a signed type (i8/i16). */
+export function movsx<D, S>(): void {
+  let v: S;
+  if (sizeof<S>() == 1) v = <S>readE<u8>();
+  else v = <S>readE<u16>();
+  if (abortInsn) return;
+  writeG<D>(<D>(<i32>v));
+}
+
+export function xchgEG<T>(): void {
+  const d = readEForWrite<T>();
+  if (abortInsn) return;
+  const g = readG<T>();
+  writeBackE<T>(g);
+  if (abortInsn) return;
+  writeG<T>(d);
+}
+export function xchgAReg<T>(r: u32): void {
+  const a = getReg<T>(REG_EAX);
+  setReg<T>(REG_EAX, getReg<T>(r));
+  setReg<T>(r, a);
+}
+
+export function cmov<T>(cc: u32): void {
+  // The source is read (and may fault) whether or not the condition holds.
+  const v = readE<T>();
+  if (abortInsn) return;
+  if (testCond(cc)) writeG<T>(v);
+}
+
+export function setcc(cc: u32): void {
+  writeE<u8>(testCond(cc) ? 1 : 0);
+}
+
+export function bswapReg(r: u32): void {
+  // With a 16-bit operand the result is undefined; real CPUs give 0 in the low word.
+  if (opsize32) setReg32(r, bswap<u32>(reg32(r)));
+  else setReg16(r, 0);
+}
+
+export function xadd<T>(): void {
+  const d = readEForWrite<T>();
+  if (abortInsn) return;
+  const s = readG<T>();
+  const r: T = d + s;
+  writeBackE<T>(r);
+  if (abortInsn) return;
+  setLazyArith<T>(LF_ADD, d, s, r);
+  if (!rmIsReg || ((modrm & 7) != ((modrm >> 3) & 7))) writeG<T>(d);
+}
+
+export function cmpxchg<T>(): void {
+  const d = readEForWrite<T>();
+  if (abortInsn) return;
+  const a = getReg<T>(REG_EAX);
+  if (a == d) {
+    writeBackE<T>(readG<T>());
+    if (abortInsn) return;
+  } else {
+    // The destination is written back unchanged (the bus sees a write), then EAX loads it.
+    writeBackE<T>(d);
+    if (abortInsn) return;
+    setReg<T>(REG_EAX, d);
+  }
+  setLazyArith<T>(LF_SUB, a, d, a - d);
+}
+
+export function cbw(): void {
+  if (opsize32) setReg32(REG_EAX, <u32><i32><i16>reg16(REG_EAX));
+  else setReg16(REG_EAX, <u16><i16><i8>reg8(REG_EAX));
+}
+export function cwd(): void {
+  if (opsize32) setReg32(2, (<i32>reg32(REG_EAX)) < 0 ? 0xffffffff : 0);
+  else setReg16(2, (<i16>reg16(REG_EAX)) < 0 ? 0xffff : 0);
+}
+
+const SAHF_MASK: u32 = FLAG_SF | FLAG_ZF | FLAG_AF | FLAG_PF | FLAG_CF;
+export function sahf(): void {
+  const f = getEflags();
+  setEflagsRaw((f & ~SAHF_MASK) | (<u32>reg8(4) & SAHF_MASK));
+}
+export function lahf(): void {
+  setReg8(4, <u8>((getEflags() & SAHF_MASK) | 2));
+}
+
+export function cmc(): void {
+  setFlagBit(FLAG_CF, !getCF());
+}
+export function setCarry(v: u32): void {
+  setFlagBit(FLAG_CF, v != 0);
+}
+export function setDirection(on: bool): void {
+  const f = load<u32>(cpu + V_FLAGS);
+  store<u32>(cpu + V_FLAGS, on ? f | FLAG_DF : f & ~FLAG_DF);
+}
+
+export function xlat(): void {
+  const base = addr32 ? reg32(REG_EBX) : <u32>reg16(REG_EBX);
+  const off = addr32 ? base + reg8(REG_EAX) : (base + reg8(REG_EAX)) & 0xffff;
+  const v = readMem<u8>(segOverride >= 0 ? segOverride : SEG_DS, off);
+  if (abortInsn) return;
+  setReg8(REG_EAX, v);
+}
+
