@@ -179,6 +179,14 @@ export class Vcpu {
     this.stateChanged();
   }
 
+  /** Loads GDTR or IDTR as LGDT/LIDT would. */
+  setDescriptorTable(which: 'gdt' | 'idt', base: number, limit: number): void {
+    const b = which === 'gdt' ? abi.V_GDTR_BASE : abi.V_IDTR_BASE;
+    const l = which === 'gdt' ? abi.V_GDTR_LIMIT : abi.V_IDTR_LIMIT;
+    this.setU64(b, BigInt(base >>> 0));
+    this.setU32(l, limit & 0xffff);
+  }
+
   /**
    * Flat 32-bit protected mode as a boot loader leaves it (the state QEMU's
    * -kernel enters Linux in): 4 GiB code/data segments with base 0, paging
