@@ -11,7 +11,7 @@ async function compile(): Promise<WebAssembly.Module> {
   const url = new URL('../../build/core.wasm', import.meta.url);
   if (url.protocol === 'file:') {
     const { readFile } = await import('node:fs/promises');
-    let bytes: Uint8Array;
+    let bytes: Uint8Array<ArrayBuffer>;
     try {
       bytes = await readFile(url);
     } catch {

@@ -7,7 +7,7 @@
 import {
   V_SEGS, SEG_SIZE, SEG_LIMIT, SEG_CS, SEG_DS, SEG_SS, EXC_GP, TLB_ENTRIES, TLB_ENTRY_SIZE,
 } from '../abi';
-import { cpu, eip, csBase, tlbBase, addr32, segOverride, setFault, abortInsn, reg32, reg16 } from './state';
+import { cpu, eip, insnStart, csBase, tlbBase, addr32, segOverride, setFault, abortInsn, reg32, reg16 } from './state';
 import { readLin } from './mmu';
 
 let fetchStart: u32 = 0;
@@ -28,8 +28,31 @@ export function invalidateFetch(): void {
   return fetchSlow();
 }
 
+/**
+ * Set while decoding an instruction with four or more prefix bytes: only
+ * those can exceed the 15-byte limit (no prefix-free instruction is longer
+ * than 12 bytes), so only they pay for the check, made in fetchSlow().
+ */
+export let lengthChecked = false;
+
+/** Shrinks the fetch window so that fetching past insnStart + 15 takes the slow path. */
+export function limitInstructionLength(): void {
+  lengthChecked = true;
+  const allowed = insnStart + 15 - fetchStart; // window-relative end of the legal bytes
+  if (allowed < fetchLen) fetchLen = allowed;
+}
+
+export function endLengthCheck(): void {
+  lengthChecked = false;
+  fetchLen = 0;
+}
+
 function fetchSlow(): u32 {
   if (abortInsn) return 0;
+  if (lengthChecked && eip - insnStart >= 15) {
+    setFault(EXC_GP, 0, true);
+    return 0;
+  }
   const limit = load<u32>(cpu + V_SEGS + SEG_CS * SEG_SIZE + SEG_LIMIT);
   if (eip > limit) {
     setFault(EXC_GP, 0, true);
@@ -50,6 +73,7 @@ function fetchSlow(): u32 {
   } else {
     fetchLen = 0;
   }
+  if (lengthChecked) limitInstructionLength();
   eip++;
   return b;
 }

@@ -5,7 +5,7 @@ import { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, EXC_GP, EXC_UD } from '
 import {
   eip, insnStart, code32, opsize32, addr32, segOverride, repPrefix, lockPrefix, abortInsn, setFault,
 } from './state';
-import { fetch8, decodeModrm, rmIsReg, modrm } from './decode';
+import { fetch8, decodeModrm, rmIsReg, modrm, limitInstructionLength, endLengthCheck } from './decode';
 import * as alu from '../ops/alu';
 import * as stk from '../ops/stack';
 import * as ctl from '../ops/control';
@@ -32,7 +32,8 @@ export function executeInstruction(): void {
   repPrefix = 0;
   lockPrefix = false;
   let op = fetch8();
-  // Prefixes; an instruction longer than 15 bytes is #GP(0).
+  let prefixes = 0;
+  // Prefixes; an instruction longer than 15 bytes is #GP(0) (see limitInstructionLength).
   for (;;) {
     switch (op) {
       case 0x66: opsize32 = !code32; break;
@@ -46,13 +47,14 @@ export function executeInstruction(): void {
       case 0xf0: lockPrefix = true; break;
       case 0xf2: case 0xf3: repPrefix = op; break;
       default:
-        if (lockPrefix) { checkLock(op); if (abortInsn) return; }
-        execOne(op);
+        if (lockPrefix) checkLock(op);
+        if (!abortInsn) execOne(op);
+        if (prefixes >= 4) endLengthCheck();
         return;
     }
-    if (eip - insnStart >= 15) { setFault(EXC_GP, 0, true); return; }
+    if (++prefixes == 4) limitInstructionLength();
     op = fetch8();
-    if (abortInsn) return;
+    if (abortInsn) { if (prefixes >= 4) endLengthCheck(); return; }
   }
 }
 

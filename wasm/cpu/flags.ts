@@ -162,6 +162,18 @@ export function setFlagBit(bit: u32, on: bool): void {
   store<u32>(cpu + V_FLAGS, on ? f | bit : f & ~bit);
 }
 
+/**
+ * Sets the arithmetic flags in `which` to their bits in `values` and leaves
+ * every other flag as it is, lazy or not (the lazy record stays valid for
+ * the flags it still covers). For instructions that change only some flags:
+ * rotates (CF, OF), BT (CF), CMPXCHG8B (ZF).
+ */
+export function setFlagsPartial(which: u32, values: u32): void {
+  store<u32>(cpu + V_LF_MASK, load<u32>(cpu + V_LF_MASK) & ~which);
+  const f = load<u32>(cpu + V_FLAGS);
+  store<u32>(cpu + V_FLAGS, (f & ~which) | (values & which));
+}
+
 /** A non-arithmetic flag (DF, IF, TF, …), never lazy. */
 @inline export function flag(bit: u32): bool {
   return (load<u32>(cpu + V_FLAGS) & bit) != 0;

@@ -2,9 +2,9 @@
 // INT n and external interrupts, and the real-mode (IVT) path. Protected and
 // virtual-8086 mode delivery (gates, stack switches, task gates) is in pmint.ts.
 import {
-  V_IDTR_BASE, V_IDTR_LIMIT, SEG_CS, EXC_GP, FLAG_IF, FLAG_TF, FLAG_AC, FLAG_RF, V_HALTED,
+  V_IDTR_BASE, V_IDTR_LIMIT, SEG_CS, EXC_GP, EXC_TS, FLAG_IF, FLAG_TF, FLAG_AC, FLAG_RF, V_HALTED,
 } from '../abi';
-import { cpu, eip, protMode, abortInsn, setFault, exitAfter } from './state';
+import { cpu, eip, protMode, abortInsn, setFault, exitAfter, faultVector, faultError } from './state';
 import { getEflags, writeEflags } from './flags';
 import { readLinSys } from './mmu';
 import { getSP, setSP, spAdd, writeStack } from './operand';
@@ -37,6 +37,10 @@ export function deliverEvent(vector: u32, kind: u32, hasError: bool, error: u32)
   store<u32>(cpu + V_HALTED, 0);
   if (protMode) deliverProtected(vector, kind, hasError, error);
   else deliverReal(vector);
+  // A #TS/#NP/#SS/#GP raised while delivering an event external to the
+  // program (an interrupt, NMI or CPU exception; not INT n/INT3/INTO)
+  // carries EXT (bit 0) in its error code.
+  if (abortInsn && kind != EV_SOFTWARE && faultVector >= EXC_TS && faultVector <= EXC_GP) faultError |= 1;
 }
 
 function deliverReal(vector: u32): void {

@@ -185,7 +185,7 @@ export function translate(lin: u32, write: bool, user: bool): bool {
     if (big) {
       leaf = pde;
       eff = pde;
-      pa = (pde & 0xffc00000) | (lin & 0x3ff000);
+      pa = (pde & 0xffc00000) | (lin & 0x3fffff);
     } else {
       pteAddr = (pde & 0xfffff000) | ((lin >>> 10) & 0xffc);
       const pte = physRead32(pteAddr);

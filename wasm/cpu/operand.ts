@@ -2,11 +2,11 @@
 // (register or memory), the "G" register operand, memory through a segment,
 // and the stack. Handlers are generic over T (u8, u16, u32): one handler
 // serves every operand size.
-import { SEG_SS, REG_ESP } from '../abi';
-import { abortInsn, stack32, getReg, setReg, reg32, setReg32, reg16, setReg16 } from './state';
+import { SEG_SS, REG_ESP, TLB_ENTRIES, TLB_ENTRY_SIZE } from '../abi';
+import { abortInsn, stack32, tlbBase, cpl, getReg, setReg, reg32, setReg32, reg16, setReg16 } from './state';
 import { modrm, rmIsReg, eaOff, eaSeg } from './decode';
 import { segLinear } from './segaccess';
-import { readLin, writeLin } from './mmu';
+import { readLin, writeLin, probeWrite } from './mmu';
 
 /** Linear address of the last readEForWrite(), for the write-back. */
 let rmwLin: u32 = 0;
@@ -33,12 +33,24 @@ let rmwLin: u32 = 0;
   else writeMem<T>(eaSeg, eaOff, v);
 }
 
-/** Reads the E operand of a read-modify-write instruction (segment checked for writing). */
+/**
+ * Reads the E operand of a read-modify-write instruction (segment checked for writing).
+ * Fix: the page is checked for writing too, before the read, as the CPU does
+ * for a read-modify-write (#PF with W=1 on the read, D bit set): the
+ * write-back can then no longer fault after the instruction computed its
+ * result (only an MMIO write can still exit).
+ */
 @inline export function readEForWrite<T>(): T {
   if (rmIsReg) return getReg<T>(modrm & 7);
   const lin = segLinear(eaSeg, eaOff, <u32>sizeof<T>(), true);
   if (abortInsn) return <T>0;
   rmwLin = lin;
+  // The write tag hits only for a writable, dirty RAM page, whose read tag is valid too.
+  const e = tlbBase + ((lin >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_SIZE;
+  if (load<u32>(e, 4) == ((lin + <u32>sizeof<T>() - 1) & 0xfffff000)) {
+    return load<T>(<usize>(lin + load<u32>(e, 8)));
+  }
+  if (!probeWrite(lin, <u32>sizeof<T>(), cpl == 3)) return <T>0;
   return readLin<T>(lin);
 }
 

@@ -10,7 +10,7 @@ import {
 } from '../abi';
 import {
   cpu, eip, insnStart, abortInsn, faultVector, faultError, faultHasError, pendingExit, exitAfter, accessIndex,
-  clearFault, refreshMode, loadEip, storeEip,
+  clearFault, refreshMode, loadEip, storeEip, sliceRetired,
 } from './state';
 import { getEflags, setEflagsRaw } from './flags';
 import { invalidateFetch } from './decode';
@@ -94,11 +94,11 @@ export function run(base: u32): u32 {
   exitAfter = 0;
   absorbExitData();
   const budget = load<u64>(cpu + RUN_BUDGET);
-  let executed: u64 = 0;
+  sliceRetired = 0;
   let reason: u32 = EXIT_NONE;
   let events = eventsRequested();
   for (;;) {
-    if (executed >= budget) { reason = EXIT_BUDGET; break; }
+    if (sliceRetired >= budget) { reason = EXIT_BUDGET; break; }
     // An instruction restarted for the VMM's answer finishes before anything else.
     const restarting = logPending();
     if (load<u32>(cpu + V_SHADOW) != 0) {
@@ -129,7 +129,7 @@ export function run(base: u32): u32 {
       continue;
     }
     if (accessIndex != 0) clearLog();
-    executed++;
+    sliceRetired++;
     if (trap) {
       // Single-step: #DB trap after the instruction, DR6.BS set.
       const dr6 = cpu + V_DR + 6 * 8;
@@ -141,7 +141,8 @@ export function run(base: u32): u32 {
     if (exitAfter != 0) { reason = exitAfter; break; }
   }
   storeEip();
-  store<u64>(cpu + V_ICOUNT, load<u64>(cpu + V_ICOUNT) + executed);
+  store<u64>(cpu + V_ICOUNT, load<u64>(cpu + V_ICOUNT) + sliceRetired);
+  sliceRetired = 0;
   store<u32>(cpu + EXIT_REASON, reason);
   store<u32>(cpu + RUN_READY_FOR_IRQ,
     (getEflags() & FLAG_IF) != 0 && load<u32>(cpu + V_SHADOW) == 0 && !logPending() ? 1 : 0);

@@ -47,6 +47,8 @@ export let faultHasError = false;
 export let pendingExit: u32 = 0;
 /** An exit to take once the current instruction has completed (HLT, exception exits of traps). */
 export let exitAfter: u32 = 0;
+/** Instructions retired in the current run() slice; V_ICOUNT + this = instructions so far. */
+export let sliceRetired: u64 = 0;
 /** Count of IO/MMIO accesses made by the current instruction (replay log index). */
 export let accessIndex: u32 = 0;
 

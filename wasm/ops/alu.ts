@@ -18,19 +18,48 @@ export const OP_SUB: u32 = 5;
 export const OP_XOR: u32 = 6;
 export const OP_CMP: u32 = 7;
 
+/** dst <op> src without flags (ADC/SBB read CF). */
+@inline function aluResult<T>(op: u32, dst: T, src: T): T {
+  switch (op & 7) {
+    case 0: return dst + src;
+    case 1: return dst | src;
+    case 2: { const c: T = getCF() ? 1 : 0; return dst + src + c; }
+    case 3: { const c: T = getCF() ? 1 : 0; return dst - src - c; }
+    case 4: return dst & src;
+    case 6: return dst ^ src;
+    default: return dst - src; // SUB, CMP
+  }
+}
+
+/** Records the flags of r = dst <op> src. */
+@inline function aluFlags<T>(op: u32, dst: T, src: T, r: T): void {
+  switch (op & 7) {
+    case 0: setLazyArith<T>(LF_ADD, dst, src, r); break;
+    case 2: setLazyArith<T>(LF_ADC, dst, src, r); break;
+    case 3: setLazyArith<T>(LF_SBB, dst, src, r); break;
+    case 1: case 4: case 6: setLazyResult<T>(r, 0); break;
+    default: setLazyArith<T>(LF_SUB, dst, src, r); break; // SUB, CMP
+  }
+}
+
 /** dst <op> src with flags; the result (CMP's is discarded by callers). */
 export function aluOp<T>(op: u32, dst: T, src: T): T {
-  let r: T;
-  switch (op & 7) {
-    case 0: r = dst + src; setLazyArith<T>(LF_ADD, dst, src, r); break;
-    case 1: r = dst | src; setLazyResult<T>(r, 0); break;
-    case 2: { const c: T = getCF() ? 1 : 0; r = dst + src + c; setLazyArith<T>(LF_ADC, dst, src, r); break; }
-    case 3: { const c: T = getCF() ? 1 : 0; r = dst - src - c; setLazyArith<T>(LF_SBB, dst, src, r); break; }
-    case 4: r = dst & src; setLazyResult<T>(r, 0); break;
-    case 6: r = dst ^ src; setLazyResult<T>(r, 0); break;
-    default: r = dst - src; setLazyArith<T>(LF_SUB, dst, src, r); break; // SUB, CMP
-  }
+  const r = aluResult<T>(op, dst, src);
+  aluFlags<T>(op, dst, src, r);
   return r;
+}
+
+/**
+ * A read-modify-write ALU op on the E operand. Fix: the flags are recorded
+ * only after the write-back succeeded; before, a write that faulted or
+ * exited (MMIO) had already changed them, so the restarted instruction (ADC,
+ * SBB) read a clobbered CF and the exception frame held wrong flags.
+ */
+@inline function aluRmw<T>(op: u32, d: T, s: T): void {
+  const r = aluResult<T>(op, d, s);
+  writeBackE<T>(r);
+  if (abortInsn) return;
+  aluFlags<T>(op, d, s, r);
 }
 
 /** Sign-extended imm8 or a full immediate of size T. */
@@ -47,8 +76,7 @@ export function aluEG<T>(op: u32): void {
   }
   const d = readEForWrite<T>();
   if (abortInsn) return;
-  const r = aluOp<T>(op, d, readG<T>());
-  writeBackE<T>(r);
+  aluRmw<T>(op, d, readG<T>());
 }
 
 export function aluGE<T>(op: u32): void {
@@ -68,20 +96,19 @@ export function aluAI<T>(op: u32): void {
 /** 80-83: ALU op with an immediate; `imm8` = sign-extended byte (83). */
 export function group1<T>(imm8: bool): void {
   const op = (modrm >> 3) & 7;
+  // The immediate follows the ModRM bytes: fetch it before touching memory
+  // (fix: CMP read memory first, so a data fault hid a fault on the fetch).
+  const imm = fetchOperandImm<T>(imm8);
+  if (abortInsn) return;
   if (op == OP_CMP) {
     const d = readE<T>();
-    if (abortInsn) return;
-    const imm = fetchOperandImm<T>(imm8);
     if (abortInsn) return;
     aluOp<T>(op, d, imm);
     return;
   }
-  // The immediate follows the ModRM bytes: fetch it before touching memory.
-  const imm = fetchOperandImm<T>(imm8);
-  if (abortInsn) return;
   const d = readEForWrite<T>();
   if (abortInsn) return;
-  writeBackE<T>(aluOp<T>(op, d, imm));
+  aluRmw<T>(op, d, imm);
 }
 
 export function testEG<T>(): void {
@@ -111,23 +138,26 @@ export function negE<T>(): void {
   const d = readEForWrite<T>();
   if (abortInsn) return;
   const r: T = <T>0 - d;
-  setLazyArith<T>(LF_SUB, <T>0, d, r);
   writeBackE<T>(r);
+  if (abortInsn) return; // fix: flags only after the write-back succeeded
+  setLazyArith<T>(LF_SUB, <T>0, d, r);
 }
 
 export function incE<T>(): void {
   const d = readEForWrite<T>();
   if (abortInsn) return;
   const r: T = d + 1;
-  setLazyIncDec<T>(LF_ADD, d, r);
   writeBackE<T>(r);
+  if (abortInsn) return; // fix: flags only after the write-back succeeded
+  setLazyIncDec<T>(LF_ADD, d, r);
 }
 export function decE<T>(): void {
   const d = readEForWrite<T>();
   if (abortInsn) return;
   const r: T = d - 1;
-  setLazyIncDec<T>(LF_SUB, d, r);
   writeBackE<T>(r);
+  if (abortInsn) return; // fix: flags only after the write-back succeeded
+  setLazyIncDec<T>(LF_SUB, d, r);
 }
 export function incReg<T>(r: u32): void {
   const d = getReg<T>(r);

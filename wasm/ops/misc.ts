@@ -1,16 +1,303 @@
-// CPUID, TSC, MSRs, HLT, BOUND, CMPXCHG8B.  STUB: partially to be implemented.
-import { V_HALTED, EXIT_HLT, EXC_GP } from '../abi';
-import { cpu, cpl, exitAfter, setFault } from '../cpu/state';
-import { raiseUD } from '../cpu/exec';
+// CPUID, the time-stamp counter, MSRs, RDPMC, HLT, BOUND, CMPXCHG8B.
+import {
+  V_HALTED, EXIT_HLT, EXC_GP, EXC_BR, V_CR4, CR4_TSD, CR4_PCE, V_ICOUNT, V_TSC_OFFSET,
+  V_APIC_BASE_MSR, V_SYSENTER_CS, V_SYSENTER_ESP, V_SYSENTER_EIP, V_PAT, V_MTRR_DEF_TYPE,
+  V_MTRR_FIXED, V_MTRR_VAR, V_MISC_ENABLE, VCPU_BLOCKS, VCPU_BLOCK_SIZE,
+  REG_EAX, REG_ECX, REG_EDX, REG_EBX, FLAG_ZF,
+} from '../abi';
+import { cpu, cpl, exitAfter, setFault, abortInsn, addr32, reg32, setReg32, sliceRetired } from '../cpu/state';
+import { eaOff, eaSeg } from '../cpu/decode';
+import { readMem, readG } from '../cpu/operand';
+import { segLinear } from '../cpu/segaccess';
+import { readLin, writeLin, probeWrite } from '../cpu/mmu';
+import { setFlagsPartial } from '../cpu/flags';
+
 export function hlt(): void {
   if (cpl != 0) { setFault(EXC_GP, 0, true); return; }
   store<u32>(cpu + V_HALTED, 1);
   exitAfter = EXIT_HLT;
 }
-export function bound<T>(): void { raiseUD(); }
-export function cpuid(): void { raiseUD(); }
-export function rdtsc(): void { raiseUD(); }
-export function rdmsr(): void { raiseUD(); }
-export function wrmsr(): void { raiseUD(); }
-export function rdpmc(): void { raiseUD(); }
-export function cmpxchg8b(): void { raiseUD(); }
+
+@inline function gp0(): void {
+  setFault(EXC_GP, 0, true);
+}
+
+/** EDX:EAX = v. */
+@inline function setEdxEax(v: u64): void {
+  setReg32(REG_EAX, <u32>v);
+  setReg32(REG_EDX, <u32>(v >> 32));
+}
+@inline function edxEax(): u64 {
+  return (<u64>reg32(REG_EDX) << 32) | <u64>reg32(REG_EAX);
+}
+
+// --- BOUND --------------------------------------------------------------------------
+
+@inline function sext<T>(v: T): i32 {
+  return sizeof<T>() == 2 ? <i32><i16>v : <i32>v;
+}
+
+/** 62: BOUND Gv,Ma: #BR unless lower <= Gv <= upper (signed; the bounds are two words/dwords at Ma). */
+export function bound<T>(): void {
+  const lo = readMem<T>(eaSeg, eaOff);
+  if (abortInsn) return;
+  let off2 = eaOff + <u32>sizeof<T>();
+  if (!addr32) off2 &= 0xffff;
+  const hi = readMem<T>(eaSeg, off2);
+  if (abortInsn) return;
+  const i = sext<T>(readG<T>());
+  if (i < sext<T>(lo) || i > sext<T>(hi)) setFault(EXC_BR, 0, false);
+}
+
+// --- CPUID ------------------------------------------------------------------------
+// QEMU's "pentium3" model: GenuineIntel, family 6 model 7 stepping 3 (the
+// reset value of EDX in run.ts matches), with exactly the features the core
+// implements.
+
+/**
+ * CPUID.1:EDX, the one place that says what the core implements. Change it
+ * with the core: FPU (bit 0) when the x87 lands, APIC (bit 9) with the local
+ * APIC, VME (bit 1) with virtual-8086 mode extensions, MMX/FXSR/SSE/SSE2
+ * (bits 23-26) with the SSE work.
+ */
+const CPUID_1_EDX: u32 =
+  (1 << 3) | // PSE: 4 MiB pages
+  (1 << 4) | // TSC: RDTSC, CR4.TSD
+  (1 << 5) | // MSR: RDMSR/WRMSR
+  (1 << 8) | // CX8: CMPXCHG8B
+  (1 << 11) | // SEP: SYSENTER/SYSEXIT
+  (1 << 12) | // MTRR
+  (1 << 13) | // PGE: global pages
+  (1 << 15) | // CMOV
+  (1 << 16); // PAT
+const CPUID_1_ECX: u32 = 0;
+const CPUID_SIGNATURE: u32 = 0x673; // family 6, model 7, stepping 3
+/** Highest basic leaf: 2 (a Pentium III with the serial number disabled reports 2, not 3). */
+const CPUID_MAX_BASIC: u32 = 2;
+const CPUID_MAX_EXT: u32 = 0x80000004;
+/**
+ * Leaf 2: the cache/TLB descriptors of a Pentium III (Katmai): 01 02 03 04
+ * (TLBs), 08 (16 KiB L1 code), 0C (16 KiB L1 data), 43 (512 KiB L2). EAX's
+ * low byte 01: one CPUID 2 call returns everything.
+ */
+const CPUID_2_EAX: u32 = 0x03020101;
+const CPUID_2_EBX: u32 = 0;
+const CPUID_2_ECX: u32 = 0;
+const CPUID_2_EDX: u32 = 0x0c040843;
+/** Leaves 0x80000002-4: the brand string, ASCII, NUL-padded to 48 bytes. */
+const CPUID_BRAND = 'wkvm virtual CPU';
+
+/** Four bytes of the brand string from byte `i`, little-endian. */
+function brandDword(i: i32): u32 {
+  let v: u32 = 0;
+  for (let b = 3; b >= 0; b--) {
+    const k = i + b;
+    const c: u32 = k < CPUID_BRAND.length ? <u32>CPUID_BRAND.charCodeAt(k) & 0xff : 0;
+    v = (v << 8) | c;
+  }
+  return v;
+}
+
+/** 0F A2: CPUID. */
+export function cpuid(): void {
+  let leaf = reg32(REG_EAX);
+  // Leaves above the maximum (basic or extended) return the highest basic leaf, as Intel CPUs do.
+  if (leaf >= 0x80000000 ? leaf > CPUID_MAX_EXT : leaf > CPUID_MAX_BASIC) leaf = CPUID_MAX_BASIC;
+  let a: u32 = 0, b: u32 = 0, c: u32 = 0, d: u32 = 0;
+  switch (leaf) {
+    case 0:
+      a = CPUID_MAX_BASIC;
+      b = 0x756e6547; // "Genu"
+      d = 0x49656e69; // "ineI"
+      c = 0x6c65746e; // "ntel"
+      break;
+    case 1: {
+      const index = (cpu - VCPU_BLOCKS) / VCPU_BLOCK_SIZE;
+      a = CPUID_SIGNATURE;
+      // Initial APIC ID (the vCPU index) and, as QEMU reports, CLFLUSH line size 8 qwords.
+      b = (index << 24) | (8 << 8);
+      c = CPUID_1_ECX;
+      d = CPUID_1_EDX;
+      break;
+    }
+    case 2:
+      a = CPUID_2_EAX; b = CPUID_2_EBX; c = CPUID_2_ECX; d = CPUID_2_EDX;
+      break;
+    case 0x80000000:
+      a = CPUID_MAX_EXT;
+      break;
+    case 0x80000001:
+      break; // no extended features (no NX, no long mode, no SYSCALL)
+    case 0x80000002: case 0x80000003: case 0x80000004: {
+      const i = <i32>(leaf - 0x80000002) * 16;
+      a = brandDword(i); b = brandDword(i + 4); c = brandDword(i + 8); d = brandDword(i + 12);
+      break;
+    }
+  }
+  setReg32(REG_EAX, a);
+  setReg32(REG_EBX, b);
+  setReg32(REG_ECX, c);
+  setReg32(REG_EDX, d);
+}
+
+// --- time-stamp counter, performance counters -------------------------------------
+
+/** Instructions retired so far (V_ICOUNT is brought up to date only when run() returns). */
+@inline function icountNow(): u64 {
+  return load<u64>(cpu + V_ICOUNT) + sliceRetired;
+}
+
+/** The TSC: the deterministic instruction clock plus the offset. */
+@inline function tscNow(): u64 {
+  return icountNow() + load<u64>(cpu + V_TSC_OFFSET);
+}
+
+/** 0F 31: RDTSC; #GP(0) with CR4.TSD outside CPL 0. */
+export function rdtsc(): void {
+  if ((load<u32>(cpu + V_CR4) & CR4_TSD) != 0 && cpl != 0) { gp0(); return; }
+  setEdxEax(tscNow());
+}
+
+/** 0F 33: RDPMC. The counters (ECX 0 and 1 on P6) always read 0. */
+export function rdpmc(): void {
+  if ((cpl != 0 && (load<u32>(cpu + V_CR4) & CR4_PCE) == 0) || reg32(REG_ECX) > 1) { gp0(); return; }
+  setEdxEax(0);
+}
+
+// --- MSRs ---------------------------------------------------------------------------
+
+const MSR_TSC: u32 = 0x10;
+const MSR_APIC_BASE: u32 = 0x1b;
+const MSR_UCODE_REV: u32 = 0x8b; // BIOS_SIGN_ID: Linux reads it on every family 6 CPU
+const MSR_MTRRCAP: u32 = 0xfe;
+const MSR_SYSENTER_CS: u32 = 0x174;
+const MSR_SYSENTER_ESP: u32 = 0x175;
+const MSR_SYSENTER_EIP: u32 = 0x176;
+const MSR_MISC_ENABLE: u32 = 0x1a0;
+const MSR_MTRR_VAR: u32 = 0x200; // 0x200-0x20F: PHYSBASE0, PHYSMASK0, ...
+const MSR_PAT: u32 = 0x277;
+const MSR_MTRR_DEF_TYPE: u32 = 0x2ff;
+
+/** MTRRcap: 8 variable ranges, fixed ranges supported, write-combining supported. */
+const MTRRCAP_VALUE: u64 = 0x508;
+/** Physical address bits (no PAE, no PSE-36): the MTRR and APIC base masks. */
+const PHYS_MASK: u64 = 0xfffff000;
+
+/** The offset of a fixed-range MTRR in V_MTRR_FIXED, or -1. */
+function mtrrFixedSlot(msr: u32): i32 {
+  if (msr == 0x250) return 0;
+  if (msr == 0x258) return 1;
+  if (msr == 0x259) return 2;
+  if (msr >= 0x268 && msr <= 0x26f) return <i32>(msr - 0x268) + 3;
+  return -1;
+}
+
+/** A memory type an MTRR may hold: UC WC WT WP WB. */
+@inline function mtrrType(t: u32): bool {
+  return t == 0 || t == 1 || t == 4 || t == 5 || t == 6;
+}
+/** Eight MTRR types, one per byte (fixed-range MTRRs). */
+function mtrrTypes8(v: u64): bool {
+  for (let i: u32 = 0; i < 8; i++) if (!mtrrType(<u32>(v >> (i * 8)) & 0xff)) return false;
+  return true;
+}
+/** Eight PAT entries: UC WC WT WP WB UC- (2 and 3 are reserved). */
+function patValid(v: u64): bool {
+  for (let i: u32 = 0; i < 8; i++) {
+    const t = <u32>(v >> (i * 8)) & 0xff;
+    if (t > 7 || t == 2 || t == 3) return false;
+  }
+  return true;
+}
+
+/** 0F 32: RDMSR (CPL 0); an MSR the CPU does not have is #GP(0). */
+export function rdmsr(): void {
+  if (cpl != 0) { gp0(); return; }
+  const msr = reg32(REG_ECX);
+  let v: u64 = 0;
+  if (msr == MSR_TSC) v = tscNow();
+  else if (msr == MSR_APIC_BASE) v = load<u64>(cpu + V_APIC_BASE_MSR);
+  else if (msr == MSR_UCODE_REV) v = 0;
+  else if (msr == MSR_MTRRCAP) v = MTRRCAP_VALUE;
+  else if (msr == MSR_SYSENTER_CS) v = load<u64>(cpu + V_SYSENTER_CS);
+  else if (msr == MSR_SYSENTER_ESP) v = load<u64>(cpu + V_SYSENTER_ESP);
+  else if (msr == MSR_SYSENTER_EIP) v = load<u64>(cpu + V_SYSENTER_EIP);
+  else if (msr == MSR_MISC_ENABLE) v = load<u64>(cpu + V_MISC_ENABLE);
+  else if (msr - MSR_MTRR_VAR < 16) v = load<u64>(cpu + V_MTRR_VAR + (msr - MSR_MTRR_VAR) * 8);
+  else if (msr == MSR_PAT) v = load<u64>(cpu + V_PAT);
+  else if (msr == MSR_MTRR_DEF_TYPE) v = load<u64>(cpu + V_MTRR_DEF_TYPE);
+  else {
+    const slot = mtrrFixedSlot(msr);
+    if (slot < 0) { gp0(); return; }
+    v = load<u64>(cpu + V_MTRR_FIXED + <u32>slot * 8);
+  }
+  setEdxEax(v);
+}
+
+/** 0F 30: WRMSR (CPL 0); unknown MSRs, read-only MSRs and reserved bits are #GP(0). */
+export function wrmsr(): void {
+  if (cpl != 0) { gp0(); return; }
+  const msr = reg32(REG_ECX);
+  const v = edxEax();
+  if (msr == MSR_TSC) {
+    // RDTSC then reads the value written, and counts on from it.
+    store<u64>(cpu + V_TSC_OFFSET, v - icountNow());
+  } else if (msr == MSR_APIC_BASE) {
+    // Base (bits 12-31), global enable (11); BSP (8) is read-only; the rest reserved.
+    if ((v & ~(PHYS_MASK | 0x900)) != 0) { gp0(); return; }
+    const old = load<u64>(cpu + V_APIC_BASE_MSR);
+    store<u64>(cpu + V_APIC_BASE_MSR, (v & ~(<u64>0x100)) | (old & 0x100));
+  } else if (msr == MSR_UCODE_REV) {
+    // Writes (Linux writes 0 before reading the revision) are ignored.
+  } else if (msr == MSR_SYSENTER_CS) {
+    store<u64>(cpu + V_SYSENTER_CS, v & 0xffff);
+  } else if (msr == MSR_SYSENTER_ESP) {
+    store<u64>(cpu + V_SYSENTER_ESP, v & 0xffffffff); // a 32-bit CPU keeps the low half
+  } else if (msr == MSR_SYSENTER_EIP) {
+    store<u64>(cpu + V_SYSENTER_EIP, v & 0xffffffff);
+  } else if (msr == MSR_MISC_ENABLE) {
+    store<u64>(cpu + V_MISC_ENABLE, v);
+  } else if (msr - MSR_MTRR_VAR < 16) {
+    // PHYSBASE: type in 7:0, base in 31:12. PHYSMASK: valid (11), mask in 31:12.
+    if (msr & 1) {
+      if ((v & ~(PHYS_MASK | 0x800)) != 0) { gp0(); return; }
+    } else if ((v & ~(PHYS_MASK | 0xff)) != 0 || !mtrrType(<u32>v & 0xff)) {
+      gp0(); return;
+    }
+    store<u64>(cpu + V_MTRR_VAR + (msr - MSR_MTRR_VAR) * 8, v);
+  } else if (msr == MSR_PAT) {
+    if (!patValid(v)) { gp0(); return; }
+    store<u64>(cpu + V_PAT, v);
+  } else if (msr == MSR_MTRR_DEF_TYPE) {
+    // Type (7:0), fixed-range enable (10), MTRR enable (11).
+    if ((v & ~(<u64>0xcff)) != 0 || !mtrrType(<u32>v & 0xff)) { gp0(); return; }
+    store<u64>(cpu + V_MTRR_DEF_TYPE, v);
+  } else {
+    // MTRRcap is read-only; EFER and everything else do not exist on a Pentium III.
+    const slot = mtrrFixedSlot(msr);
+    if (slot < 0 || !mtrrTypes8(v)) { gp0(); return; }
+    store<u64>(cpu + V_MTRR_FIXED + <u32>slot * 8, v);
+  }
+}
+
+// --- CMPXCHG8B ----------------------------------------------------------------------
+
+/**
+ * 0F C7 /1: CMPXCHG8B m64. Equal to EDX:EAX: stores ECX:EBX, ZF = 1; else
+ * loads EDX:EAX, ZF = 0, and (as real CPUs do) still writes the old value
+ * back. Only ZF changes.
+ */
+export function cmpxchg8b(): void {
+  const lin = segLinear(eaSeg, eaOff, 8, true);
+  if (abortInsn) return;
+  // A locked read-modify-write: faults as a write before anything is read.
+  if (!probeWrite(lin, 8, cpl == 3)) return;
+  const old = readLin<u64>(lin);
+  if (abortInsn) return;
+  const cmp = edxEax();
+  const eq = old == cmp;
+  writeLin<u64>(lin, eq ? (<u64>reg32(REG_ECX) << 32) | <u64>reg32(REG_EBX) : old);
+  if (abortInsn) return;
+  if (!eq) setEdxEax(old);
+  setFlagsPartial(FLAG_ZF, eq ? FLAG_ZF : 0);
+}

@@ -9,7 +9,7 @@ import {
   cpu, abortInsn, opsize32, stack32, cpl, v86Mode, getReg, setReg, reg32, reg16, setReg32, setReg16, setFault,
 } from '../cpu/state';
 import { getEflags } from '../cpu/flags';
-import { fetchImm, fetchS8, fetch8, fetch16, eaOff, eaSeg, eaBaseEsp } from '../cpu/decode';
+import { fetchImm, fetchS8, fetch8, fetch16, eaOff, eaSeg, eaBaseEsp, rmIsReg, modrm } from '../cpu/decode';
 import { readE, writeMem, push, pop, getSP, setSP, spAdd, writeStack, readStack } from '../cpu/operand';
 import { loadSegment } from '../cpu/segload';
 import { writeEflags } from '../cpu/flags';
@@ -41,6 +41,11 @@ export function popE<T>(): void {
   const sp = getSP();
   const v = readStack<T>(sp);
   if (abortInsn) return;
+  if (rmIsReg) {
+    setSP(spAdd(sp, <u32>sizeof<T>()));
+    setReg<T>(modrm & 7, v);
+    return;
+  }
   // With ESP as the base, the address is computed after ESP is incremented.
   const off = eaBaseEsp ? eaOff + <u32>sizeof<T>() : eaOff;
   writeMem<T>(eaSeg, off, v);
