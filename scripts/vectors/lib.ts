@@ -392,7 +392,7 @@ export class VB {
     if (index !== 4) desc += (desc ? '+' : '') + R32[index] + (scale ? '*' + (1 << scale) : '');
     if (dispBytes) {
       const d = dispBytes === 1 ? (disp << 24) >> 24 : disp | 0;
-      desc += desc ? (d < 0 ? '-' + hexs(-d).slice(0) : '+' + hexs(d)) : hexs(disp >>> 0);
+      desc += desc ? (d < 0 ? '-' + hexs(-d) : '+' + hexs(d)) : hexs(disp >>> 0);
     }
     desc = `[${desc}]`;
     if (sib && index === 4) desc += '(sib)';
