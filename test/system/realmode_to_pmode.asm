@@ -10,6 +10,7 @@ SEL_PAGEGRAN    equ SEL_FREE + 0x08     ; data, base SCRATCH, limit 0 pages (= 0
 SEL_EXPDOWN     equ SEL_FREE + 0x10     ; data, expand-down, limit 0xFFF, B=1
 SEL_RODATA      equ SEL_FREE + 0x18     ; read-only data
 SEL_EXECONLY    equ SEL_FREE + 0x20     ; execute-only code
+SEL_SMALLCODE   equ SEL_FREE + 0x28     ; code, base small_code, limit 0xFFF
 RM_VEC          equ 0x40                ; real-mode software interrupt used
 RM_MARK         equ SCRATCH + 0x800     ; written in protected mode, read in real mode
 
@@ -100,6 +101,12 @@ rm_isr:
         clc                             ; IRET must restore CF=1
         iret
 
+; runs in SEL_SMALLCODE (base = this label): back to the flat segment
+        bits    32
+small_code:
+        jmp     SEL_CODE0:small_code_back
+        bits    16
+
 rm_idt_ptr:
         dw      0x3FF
         dd      0
@@ -131,6 +138,7 @@ main:
         GDT_SET SEL_EXPDOWN, SCRATCH, 0xFFF, 0x4096
         GDT_SET SEL_RODATA, SCRATCH, 0xFFF, 0x4090
         GDT_SET SEL_EXECONLY, 0, 0xFFFFF, 0xC098
+        GDT_SET SEL_SMALLCODE, LIN(small_code), 0xFFF, 0x409A
 
         mov     dword [SCRATCH + 0xFFC], 0xCAFEBABE
         mov     ax, SEL_SMALL
@@ -185,10 +193,27 @@ main:
 .r5:    CHECK_EXC 13, 0, .f5, "#GP read-only"
 .d5:
         TRY     .r6
-.f6:    mov     ax, SEL_EXECONLY        ; execute-only code into DS
-        mov     ds, ax
+        mov     ax, SEL_EXECONLY        ; execute-only code into DS
+.f6:    mov     ds, ax
         NOFAULT "execute-only code segment loaded into DS"
 .r6:    CHECK_EXC 13, SEL_EXECONLY, .f6, "#GP exec-only into DS"
+
+        ; a selector past the GDT limit
+        TRY     .r8
+        mov     ax, GDT_ENTRIES * 8 + 0x10
+.f8:    mov     ds, ax
+        NOFAULT "selector past the GDT limit loaded into DS"
+.r8:    CHECK_EXC 13, GDT_ENTRIES * 8 + 0x10, .f8, "#GP selector past GDT limit"
+
+        ; a far jmp past the limit of a small code segment
+        TRY     .r9
+.f9:    jmp     SEL_SMALLCODE:0x1000
+        NOFAULT "far jmp past a code segment limit"
+.r9:    CHECK_EXC 13, 0, .f9, "#GP far jmp past CS limit"
+        ; and one inside it works (the target is at offset 0 of the segment)
+        jmp     SEL_SMALLCODE:0
+small_code_back:
+        PRINTLN "far jmp into a small code segment and back ok"
 
         ; the null selector: loading is fine, using it is #GP(0)
         xor     eax, eax
