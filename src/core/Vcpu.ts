@@ -269,6 +269,15 @@ export class Vcpu {
     this.setU32(abi.RUN_EXCEPTION_EXIT_MASK, m);
   }
 
+  /**
+   * The A20 gate (machine-wide): with A20 off, physical address bit 20 is
+   * forced to 0. Every vCPU's TLB must be flushed; this one is.
+   */
+  setA20(enabled: boolean): void {
+    this.dv.setUint32(abi.GLOBAL_BLOCK + abi.G_A20_MASK, enabled ? 0xffffffff : 0xffefffff, true);
+    this.core.flushTlb(this.base);
+  }
+
   /** Copies bytes into guest physical memory. */
   writePhys(addr: number, bytes: Uint8Array): void {
     if (addr < 0 || addr + bytes.length > this.ramSize) throw new RangeError(`physical range 0x${addr.toString(16)}+${bytes.length} is outside RAM`);

@@ -1,0 +1,281 @@
+// The PC: one vCPU of the core plus the device model of a PIIX-era machine,
+// wired together, and the vCPU exit loop (Firecracker's vcpu run loop, with
+// QEMU's userspace irqchip protocol). Everything runs synchronously in
+// slices; an async driver (cli/, worker/) calls runSlices() and waits when
+// the guest is idle.
+import { Vcpu } from '../core/Vcpu.ts';
+import * as abi from '../../wasm/abi.ts';
+import { PortBus, type AccessSize } from './PortBus.ts';
+import { MmioBus, type MmioSize } from './MmioBus.ts';
+import { IrqLine } from './IrqLine.ts';
+import { InstructionClock, RealTimeClock, type GuestClock } from './Clock.ts';
+import { Timers } from './Timers.ts';
+import { GuestMemory } from './GuestMemory.ts';
+import { DualPic } from '../devices/Pic8259.ts';
+import { Pit8254 } from '../devices/Pit8254.ts';
+import { Uart16550, COM_PORTS } from '../devices/Uart16550.ts';
+import { Rtc146818 } from '../devices/Rtc146818.ts';
+import { I8042 } from '../devices/I8042.ts';
+import { Ps2Keyboard } from '../devices/Ps2Keyboard.ts';
+import { SystemControlPorts } from '../devices/SystemControlPorts.ts';
+import { IsaDebugExit } from '../devices/IsaDebugExit.ts';
+import { applyBootPlan, type BootPlan } from '../boot/BootPlan.ts';
+
+export interface MachineOptions {
+  /** Guest RAM in bytes (16 MiB to 2 GiB, a multiple of 1 MiB). */
+  ramSize: number;
+  /** 'deterministic': time derives from executed instructions (tests); 'realtime' (default). */
+  clock?: 'realtime' | 'deterministic';
+  /** Bytes the guest writes to COM1. */
+  onSerialOutput?: (byte: number) => void;
+  /** QEMU's isa-debug-exit. */
+  debugExit?: { iobase: number; iosize: number };
+  /** Called when the guest resets the machine (triple fault, 0xCF9, i8042, port 0x92). */
+  onReset?: () => void;
+}
+
+export type StopReason =
+  | { kind: 'debug-exit'; status: number }
+  | { kind: 'reset' }
+  | { kind: 'poweroff' };
+
+export interface SliceResult {
+  /** The guest asked to stop the machine. */
+  stop?: StopReason;
+  /** Real-time mode: the vCPU is halted with nothing to do until this guest time (ns). */
+  idleUntilNs?: number;
+}
+
+export const MIN_RAM = 16 << 20;
+export const MAX_RAM = 2048 * 1024 * 1024;
+
+export class Machine {
+  readonly vcpu: Vcpu;
+  readonly memory: GuestMemory;
+  readonly ports = new PortBus();
+  readonly mmio = new MmioBus();
+  readonly clock: GuestClock;
+  readonly timers: Timers;
+  readonly isaIrq: IrqLine[];
+  readonly pic = new DualPic();
+  readonly pit: Pit8254;
+  readonly serial: Uart16550[];
+  readonly rtc: Rtc146818;
+  readonly keyboard = new Ps2Keyboard();
+  readonly i8042: I8042;
+  readonly sysctl: SystemControlPorts;
+  readonly debugExit?: IsaDebugExit;
+
+  private a20ByKbc = true;
+  private a20ByPort92 = true;
+  private pendingStop: StopReason | undefined;
+  private bootPlan: BootPlan | undefined;
+
+  private constructor(vcpu: Vcpu, readonly opts: MachineOptions) {
+    this.vcpu = vcpu;
+    this.memory = new GuestMemory(vcpu.ram);
+    this.clock = opts.clock === 'deterministic' ? new InstructionClock(() => vcpu.icount) : new RealTimeClock();
+    this.timers = new Timers(this.clock);
+
+    // ISA IRQ lines go to the 8259 pair (the I/O APIC joins when it exists).
+    this.isaIrq = Array.from({ length: 16 }, (_, i) => new IrqLine(`irq${i}`));
+    this.isaIrq.forEach((line, i) => {
+      if (i !== 2) line.connect(this.pic, i);
+    });
+    this.pic.register(this.ports);
+
+    this.pit = new Pit8254({ clock: this.clock, timers: this.timers, out: [this.isaIrq[0]] });
+    this.pit.register(this.ports);
+
+    this.serial = COM_PORTS.map((c, i) => {
+      const u = new Uart16550({
+        timers: this.timers,
+        irq: this.isaIrq[c.irq],
+        name: `com${i + 1}`,
+        instantTx: true,
+        onTransmit: i === 0 ? opts.onSerialOutput : undefined,
+      });
+      u.register(this.ports, c.port);
+      return u;
+    });
+    // COM1 and COM3 share IRQ4, COM2 and COM4 IRQ3; the UARTs drive the line
+    // only with OUT2 set, so one enabled port per IRQ works as on a PC.
+
+    this.rtc = new Rtc146818({ timers: this.timers, irq: this.isaIrq[8], ramSize: opts.ramSize });
+    this.rtc.register(this.ports);
+
+    this.i8042 = new I8042({
+      keyboard: this.keyboard,
+      irq1: this.isaIrq[1],
+      irq12: this.isaIrq[12],
+      onA20: (on) => {
+        this.a20ByKbc = on;
+        this.updateA20();
+      },
+      onReset: () => this.requestReset(),
+    });
+    this.i8042.register(this.ports);
+
+    this.sysctl = new SystemControlPorts({
+      clock: this.clock,
+      setPitGate2: (l) => this.pit.setGate(2, l),
+      pitOut2: () => this.pit.getOut(2),
+      onA20: (on) => {
+        this.a20ByPort92 = on;
+        this.updateA20();
+      },
+      onReset: () => this.requestReset(),
+    });
+    this.sysctl.register(this.ports);
+
+    if (opts.debugExit) {
+      this.debugExit = new IsaDebugExit({
+        iobase: opts.debugExit.iobase,
+        iosize: opts.debugExit.iosize,
+        onExit: (status) => (this.pendingStop ??= { kind: 'debug-exit', status }),
+      });
+      this.debugExit.register(this.ports);
+    }
+  }
+
+  static async create(opts: MachineOptions): Promise<Machine> {
+    const { ramSize } = opts;
+    if (!Number.isInteger(ramSize) || ramSize < MIN_RAM || ramSize > MAX_RAM || ramSize % (1 << 20) !== 0) {
+      throw new RangeError(`memory size must be a whole number of MiB from ${MIN_RAM >> 20} MiB to ${MAX_RAM / 1048576} MiB`);
+    }
+    const vcpu = await Vcpu.create({ ramSize });
+    return new Machine(vcpu, opts);
+  }
+
+  private updateA20(): void {
+    this.vcpu.setA20(this.a20ByKbc && this.a20ByPort92);
+  }
+
+  private requestReset(): void {
+    this.pendingStop ??= { kind: 'reset' };
+  }
+
+  /**
+   * Direct kernel boot: the platform is left as a PC BIOS leaves it (PICs at
+   * vectors 0x08/0x70, PIT channel 0 at 18.2 Hz, A20 on, COM1 programmed,
+   * the BIOS data area's basic fields), then the loader's plan is applied.
+   */
+  boot(plan: BootPlan): void {
+    this.bootPlan = plan;
+    this.pic.biosInit();
+    this.pit.biosInit();
+    this.i8042.biosInit();
+    this.programCom1();
+    this.writeBiosDataArea();
+    applyBootPlan(this.vcpu, plan);
+  }
+
+  /** COM1 at 115200 8N1 with FIFOs, as firmware leaves a serial console. */
+  private programCom1(): void {
+    const p = COM_PORTS[0].port;
+    this.ports.write(p + 3, 1, 0x80);
+    this.ports.write(p + 0, 1, 0x01);
+    this.ports.write(p + 1, 1, 0x00);
+    this.ports.write(p + 3, 1, 0x03);
+    this.ports.write(p + 2, 1, 0xc7);
+    this.ports.write(p + 4, 1, 0x03);
+  }
+
+  private writeBiosDataArea(): void {
+    const m = this.memory;
+    // 0x400: COM port bases; 0x410: equipment word; 0x413: base memory in KiB.
+    COM_PORTS.forEach((c, i) => m.setU16(0x400 + i * 2, c.port));
+    m.setU16(0x410, 0x0026 | ((COM_PORTS.length & 7) << 9));
+    m.setU16(0x413, 639);
+    // 0x40E: EBDA segment (the EBDA is at 0x9FC00).
+    m.setU16(0x40e, 0x9fc0);
+  }
+
+  /** Input for the serial console. */
+  serialInput(bytes: Uint8Array | string): void {
+    this.serial[0].receive(bytes);
+  }
+
+  /**
+   * Runs the guest until `maxNs` of host time passed (real time) or the guest
+   * needs the host: it stopped, or (real time) it idles until a timer.
+   */
+  runSlices(maxHostMs = 20): SliceResult {
+    const vcpu = this.vcpu;
+    const start = performance.now();
+    const deterministic = this.clock instanceof InstructionClock;
+    for (;;) {
+      this.timers.runExpired();
+      this.updateInterrupts();
+      if (this.pendingStop) {
+        const stop = this.pendingStop;
+        this.pendingStop = undefined;
+        return { stop };
+      }
+      const deadline = this.timers.nextDeadline();
+      let budget = 200_000;
+      if (deterministic) budget = Math.min(budget, (this.clock as InstructionClock).instructionsUntil(deadline));
+      const reason = vcpu.run(budget);
+      switch (reason) {
+        case abi.EXIT_IO: {
+          const size = vcpu.exitSize as AccessSize;
+          if (vcpu.exitIsWrite) this.ports.write(vcpu.exitPort, size, vcpu.exitData);
+          else vcpu.exitData = this.ports.read(vcpu.exitPort, size);
+          break;
+        }
+        case abi.EXIT_MMIO: {
+          const size = vcpu.exitSize as MmioSize;
+          if (vcpu.exitIsWrite) this.mmio.write(vcpu.exitAddr, size, vcpu.exitData64);
+          else vcpu.exitData64 = this.mmio.read(vcpu.exitAddr, size);
+          break;
+        }
+        case abi.EXIT_HLT: {
+          this.updateInterrupts();
+          if (vcpu.halted) {
+            const next = this.timers.nextDeadline();
+            if (deterministic) {
+              if (next === Infinity) return { stop: { kind: 'poweroff' } }; // halted forever: nothing can wake it
+              this.clock.idleUntil(next);
+            } else {
+              return { idleUntilNs: next };
+            }
+          }
+          break;
+        }
+        case abi.EXIT_SHUTDOWN:
+          this.requestReset();
+          break;
+        case abi.EXIT_IRQ_WINDOW:
+        case abi.EXIT_BUDGET:
+          break;
+        default:
+          throw new Error(`vCPU exit ${reason} is not handled`);
+      }
+      if (performance.now() - start >= maxHostMs) return {};
+    }
+  }
+
+  /** KVM's userspace irqchip protocol: inject when the vCPU can take it, else ask for a window. */
+  private updateInterrupts(): void {
+    const vcpu = this.vcpu;
+    if (this.pic.interruptPending) {
+      if (vcpu.readyForIrq) {
+        vcpu.injectInterrupt(this.pic.acknowledge());
+        vcpu.requestIrqWindow = false;
+      } else {
+        vcpu.requestIrqWindow = true;
+      }
+    } else {
+      vcpu.requestIrqWindow = false;
+    }
+  }
+
+  /** Hard reset: devices and CPU to power-on state, then the same direct boot again. */
+  reset(): void {
+    for (const d of [this.pic, this.pit, ...this.serial, this.rtc, this.keyboard, this.i8042, this.sysctl]) d.reset();
+    this.a20ByKbc = this.a20ByPort92 = true;
+    this.updateA20();
+    this.vcpu.reset();
+    if (this.bootPlan) this.boot(this.bootPlan);
+  }
+}
