@@ -341,6 +341,47 @@ test('triple fault: exceptions with no usable IDT shut down', async () => {
   assert.equal(vm.run(100), abi.EXIT_SHUTDOWN);
 });
 
+const trap16Handler = asm(`
+bits 32
+org 0x6200
+        mov     eax, [esp]              ; IP | CS << 16
+        mov     [RES + 0], eax
+        movzx   eax, word [esp + 4]     ; FLAGS
+        mov     [RES + 4], eax
+        pushfd
+        pop     eax
+        mov     [RES + 8], eax
+        o16 iret
+`, '8b0424a3000002000fb7442404a3040002009c58a30800020066cf');
+
+const trap16Caller = asm(`
+bits 32
+org 0x6400
+        int     0x60
+        call    0x48:far16              ; 16-bit code at base 0
+        mov     [RES + 12], eax
+        hlt
+bits 16
+far16:  mov     eax, 0x16161616
+        o32 retf
+`, 'cd609a0f6400004800a30c000200f466b81616161666cb');
+
+test('16-bit trap gate (16-bit frame, IF kept) and a same-level far CALL/RETF to 16-bit code', async () => {
+  const vm = await setup(0);
+  vm.writePhys(0x6200, trap16Handler);
+  vm.writePhys(0x6400, trap16Caller);
+  setIdt(vm, 0x60, 0x6200, 0x87); // 16-bit trap gate
+  vm.eip = 0x6400;
+  vm.eflags = 0x202;
+  assert.equal(vm.run(100), abi.EXIT_HLT, `stopped at ${vm.eip.toString(16)}`);
+  assert.equal(r32(vm, OUT + 0) >>> 0, (SEL.CODE0 << 16) | 0x6402, 'IP and CS words');
+  assert.equal(r32(vm, OUT + 4), 0x202, 'FLAGS word');
+  assert.equal(r32(vm, OUT + 8) & 0x200, 0x200, 'a trap gate keeps IF');
+  assert.equal(r32(vm, OUT + 12), 0x16161616, 'RETF from 16-bit code');
+  assert.equal(vm.getReg(abi.REG_ESP), STACK);
+  assert.equal(vm.getSeg(abi.SEG_CS).sel, SEL.CODE0);
+});
+
 // --- call gates ------------------------------------------------------------------------------
 
 const gate16Target = asm(`
@@ -422,6 +463,18 @@ test('far JMP: conforming code keeps the CPL; non-conforming code of another DPL
   expectException(vm, vm.run(100), GP, SEL.CODE0, UCODE, 'JMP to DPL-0 code');
 });
 
+test('far JMP/CALL to a TSS descriptor in the LDT is #GP(sel)', async () => {
+  const vm = await setup(0);
+  setDescAt(vm, LDT + 0x10, TSS1, 0x67, 0x0089);
+  vm.setSeg(abi.SEG_LDTR, { sel: SEL.LDT, base: LDT, limit: 0xff, attr: 0x82 | abi.SEG_VALID });
+  vm.writePhys(CODE, Uint8Array.from([0xea, 0, 0, 0, 0, 0x14, 0x00, 0x9a, 0, 0, 0, 0, 0x14, 0x00]));
+  vm.exceptionExitMask = mask(GP);
+  expectException(vm, vm.run(100), GP, 0x14, CODE, 'JMP');
+  vm.eip = CODE + 7;
+  expectException(vm, vm.run(100), GP, 0x14, CODE + 7, 'CALL');
+  assert.equal(r8(vm, LDT + 0x15), 0x89, 'not made busy');
+});
+
 function le32(v: number): number[] {
   return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
 }
@@ -489,6 +542,21 @@ test('CALL to a TSS nests the task (back link, NT, busy); IRET returns through t
   assert.equal(vm.getCr(0) & abi.CR0_TS, abi.CR0_TS);
 });
 
+test('a task switch to a TSS with the T flag raises a debug trap in the new task', async () => {
+  const vm = await setup(0);
+  initTss32(vm, TSS1, KCODE + 0x100, 0x7800);
+  w16(vm, TSS1 + 0x64, 1);
+  vm.writePhys(CODE, Uint8Array.from([0xea, 0, 0, 0, 0, SEL.TSS1, 0]));
+  setIdt(vm, 1, KCODE + 0x400);
+  vm.writePhys(KCODE + 0x400, recordEip);
+  assert.equal(vm.run(100), abi.EXIT_HLT);
+  assert.equal(r32(vm, OUT), KCODE + 0x100, 'the trap frame points at the first instruction of the new task');
+  assert.equal(vm.getSeg(abi.SEG_TR).sel, SEL.TSS1);
+  assert.equal(Number(new DataView(vm.memory.buffer).getBigUint64(vm.base + abi.V_DR + 6 * 8, true) & 0x8000n), 0x8000, 'DR6.BT');
+});
+
+// The upper halves of the general registers become 0xFFFF when a 16-bit TSS
+// is loaded (as Bochs models the hardware); QEMU keeps the old upper halves.
 test('JMP to a 16-bit TSS: 16-bit state, upper register halves 0xFFFF, old TSS no longer busy', async () => {
   const vm = await setup(0);
   vm.writePhys(TSS16, new Uint8Array(0x2c));

@@ -12,7 +12,7 @@
 // bits cleared, plus SEG_VALID.
 import {
   V_SEGS, SEG_SIZE, SEG_SEL, SEG_ATTR, SEG_LIMIT, SEG_BASE, SEG_ES, SEG_SS, SEG_DS, SEG_FS, SEG_GS,
-  SEG_CS, SEG_LDTR, SEG_TR, SEG_VALID, ATTR_D, ATTR_CODE, ATTR_S, V_GDTR_BASE, V_GDTR_LIMIT, V_CPL,
+  SEG_CS, SEG_LDTR, SEG_TR, SEG_VALID, ATTR_CODE, ATTR_S, V_GDTR_BASE, V_GDTR_LIMIT, V_CPL,
   EXC_GP, EXC_SS, EXC_NP, EXC_TS,
 } from '../abi';
 import { cpu, cpl, abortInsn, setFault } from './state';

@@ -16,9 +16,10 @@
 import {
   V_CR0, V_CR3, V_DR, V_CPL, V_GDTR_BASE, SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
   SEG_SEL, SEG_ATTR, SEG_LIMIT, SEG_BASE, CR0_TS, CR0_PG, FLAG_NT, FLAG_VM,
-  EXC_GP, EXC_NP, EXC_SS, EXC_TS,
+  EXC_GP, EXC_NP, EXC_SS, EXC_TS, EXC_DB,
 } from '../abi';
-import { cpu, eip, insnStart, abortInsn, refreshMode, setFault, reg32, setReg32, v86Mode } from './state';
+import { deliverEvent, EV_EXCEPTION } from './interrupt';
+import { cpu, eip, insnStart, abortInsn, refreshMode, setFault, reg32, setReg32 } from './state';
 import { getEflags, writeEflags } from './flags';
 import { readLinSys, writeLinSys, probeWrite, flushTlbAll } from './mmu';
 import { push } from './operand';
@@ -77,6 +78,7 @@ export function taskSwitch(sel: u32, lo: u32, hi: u32, lin: u32, source: u32, ha
   let nCr3: u32 = 0, nEip: u32, nFlags: u32, nLdt: u32;
   let r0: u32, r1: u32, r2: u32, r3: u32, r4: u32, r5: u32, r6: u32, r7: u32;
   let sEs: u32, sCs: u32, sSs: u32, sDs: u32, sFs: u32 = 0, sGs: u32 = 0;
+  let trapBit = false;
   if (new32) {
     nCr3 = readLinSys<u32>(newBase + 0x1c); if (abortInsn) return;
     nEip = readLinSys<u32>(newBase + 0x20); if (abortInsn) return;
@@ -96,6 +98,7 @@ export function taskSwitch(sel: u32, lo: u32, hi: u32, lin: u32, source: u32, ha
     sFs = readLinSys<u16>(newBase + 0x58); if (abortInsn) return;
     sGs = readLinSys<u16>(newBase + 0x5c); if (abortInsn) return;
     nLdt = readLinSys<u16>(newBase + 0x60); if (abortInsn) return;
+    trapBit = (readLinSys<u16>(newBase + 0x64) & 1) != 0; if (abortInsn) return;
   } else {
     // A 16-bit task: the upper halves of the registers become 0xFFFF.
     nEip = readLinSys<u16>(newBase + 0x0e); if (abortInsn) return;
@@ -207,6 +210,12 @@ export function taskSwitch(sel: u32, lo: u32, hi: u32, lin: u32, source: u32, ha
   if (eip > load<u32>(segReg(SEG_CS), SEG_LIMIT)) { setFault(EXC_GP, 0, true); return; }
   if (hasError) {
     if (new32) push<u32>(error); else push<u16>(<u16>error);
+    if (abortInsn) return;
+  }
+  if (trapBit) {
+    // The TSS's T flag: a debug trap (DR6.BT) before the new task's first instruction.
+    store<u64>(cpu + V_DR + 6 * 8, load<u64>(cpu + V_DR + 6 * 8) | 0x8000);
+    deliverEvent(EXC_DB, EV_EXCEPTION, false, 0);
   }
 }
 

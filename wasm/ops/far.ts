@@ -100,7 +100,8 @@ function jmpFar(sel: u32, off: u32): void {
   }
   switch (descType(hi)) {
     case T_TSS16: case T_TSS32:
-      if (dpl < cpl || dpl < rpl) { selFault(EXC_GP, sel); return; }
+      // A TSS descriptor is valid only in the GDT.
+      if ((sel & 4) || dpl < cpl || dpl < rpl) { selFault(EXC_GP, sel); return; }
       if (!(hi & D_P)) { selFault(EXC_NP, sel); return; }
       taskSwitch(sel, lo, hi, lin, TS_JMP, false, 0);
       return;
@@ -185,7 +186,8 @@ function callFar(sel: u32, off: u32): void {
   }
   switch (descType(hi)) {
     case T_TSS16: case T_TSS32:
-      if (dpl < cpl || dpl < rpl) { selFault(EXC_GP, sel); return; }
+      // A TSS descriptor is valid only in the GDT.
+      if ((sel & 4) || dpl < cpl || dpl < rpl) { selFault(EXC_GP, sel); return; }
       if (!(hi & D_P)) { selFault(EXC_NP, sel); return; }
       taskSwitch(sel, lo, hi, lin, TS_CALL, false, 0);
       return;

@@ -19,7 +19,7 @@ import { getEflags, writeEflags, setFlagBit } from '../cpu/flags';
 import { fetch8, modrm, rmIsReg, eaSeg, eaOff, invalidateFetch } from '../cpu/decode';
 import { readE, readMem, writeMem, readEForWrite, writeBackE } from '../cpu/operand';
 import { segLinear, updateSegCheck } from '../cpu/segaccess';
-import { writeLin, probeWrite, flushTlbAll, flushTlbPage } from '../cpu/mmu';
+import { writeLin, writeLinSys, probeWrite, flushTlbAll, flushTlbPage } from '../cpu/mmu';
 import { loadSegment, setSegmentCache } from '../cpu/segload';
 import { raiseUD } from '../cpu/exec';
 import {
@@ -27,7 +27,6 @@ import {
   fetchDescriptor, fetchDescriptorOr, selFault, segSel,
   D_S, D_CODE, D_RW, D_P, T_TSS16, T_TSS32, T_LDT, T_TSS16_BUSY, T_TSS32_BUSY, T_CALL16, T_CALL32, T_TASK,
 } from '../cpu/descriptors';
-import { writeLinSys } from '../cpu/mmu';
 
 @inline function gp0(): void {
   setFault(EXC_GP, 0, true);
