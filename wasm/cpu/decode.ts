@@ -64,9 +64,17 @@ function fetchSlow(): u32 {
   // If the page is cached as RAM, open a window over it.
   const e = tlbBase + ((lin >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_SIZE;
   if (load<u32>(e) == (lin & 0xfffff000)) {
-    const start = eip - (lin & 0xfff);
+    let start = eip - (lin & 0xfff);
     let len: u32 = 0x1000;
-    if (<u64>start + 0xfff > <u64>limit) len = limit - start + 1;
+    // Fix: when CS.base is not page-aligned, the page can begin below EIP 0
+    // (start wrapped): the window then covers EIP 0 to the page end only.
+    // Before, len = limit - start + 1 wrapped to more than a page, so fetches
+    // ran past the page (unchecked, into the next physical page or beyond RAM).
+    if (start > eip) {
+      len = start + 0x1000;
+      start = 0;
+    }
+    if (<u64>start + <u64>len - 1 > <u64>limit) len = limit - start + 1;
     fetchStart = start;
     fetchLen = len;
     fetchHost = load<u32>(e, 8) + csBase;

@@ -1,9 +1,9 @@
 // Decimal adjust instructions: DAA DAS AAA AAS AAM AAD, and SALC.
 // Flags the SDM leaves undefined take the values Intel CPUs produce
 // (measured natively, test vectors in test/fixtures/vectors/).
-import { REG_EAX, FLAG_CF, FLAG_AF, FLAG_OF, EXC_DE } from '../abi';
+import { REG_EAX, FLAG_CF, FLAG_AF, FLAG_OF, EXC_DE, LF_ADD } from '../abi';
 import { abortInsn, reg8, setReg8, reg16, setReg16, setFault } from '../cpu/state';
-import { getCF, getAF, setLazyResult } from '../cpu/flags';
+import { getCF, getAF, setLazyResult, setLazyArith } from '../cpu/flags';
 import { fetch8 } from '../cpu/decode';
 
 const AL: u32 = 0;
@@ -28,8 +28,7 @@ export function daa(): void {
     cf = false;
   }
   setReg8(AL, <u8>al);
-  // OF (undefined): set when the adjustment turned a positive AL negative, as an ADD would.
-  const ovf = (~old & al & 0x80) != 0;
+  const ovf = false; // undefined: Intel CPUs clear it (measured)
   setLazyResult<u8>(<u8>al, (cf ? FLAG_CF : 0) | (af ? FLAG_AF : 0) | (ovf ? FLAG_OF : 0));
 }
 
@@ -50,8 +49,7 @@ export function das(): void {
     cf = true;
   }
   setReg8(AL, <u8>al);
-  // OF (undefined): set when the adjustment turned a negative AL positive, as a SUB would.
-  const ovf = (old & ~al & 0x80) != 0;
+  const ovf = false; // undefined: Intel CPUs clear it (measured)
   setLazyResult<u8>(<u8>al, (cf ? FLAG_CF : 0) | (af ? FLAG_AF : 0) | (ovf ? FLAG_OF : 0));
 }
 
@@ -88,13 +86,15 @@ export function aam(): void {
   setLazyResult<u8>(<u8>r, 0);
 }
 
-/** D5 ib: AAD. */
+/** D5 ib: AAD. The flags are those of the 8-bit ADD AL, AH*base (CF AF OF undefined in the SDM; measured). */
 export function aad(): void {
   const base = fetch8();
   if (abortInsn) return;
-  const al = (<u32>reg8(AL) + <u32>reg8(AH) * base) & 0xff;
+  const a = reg8(AL);
+  const b = <u8>(<u32>reg8(AH) * base);
+  const al: u8 = a + b;
   setReg16(REG_EAX, <u16>al);
-  setLazyResult<u8>(<u8>al, 0);
+  setLazyArith<u8>(LF_ADD, a, b, al);
 }
 
 /** D6: SALC (undocumented): AL = CF ? 0xFF : 0; no flag changes. */

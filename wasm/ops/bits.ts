@@ -1,6 +1,6 @@
 // Bit test and scan: BT BTS BTR BTC (register bit offset and group 8
 // immediate forms), BSF, BSR.
-import { FLAG_CF, FLAG_ZF } from '../abi';
+import { FLAG_CF, FLAG_ZF, FLAG_PF, FLAGS_ARITH } from '../abi';
 import { abortInsn, addr32, bitsOf, getReg, setReg } from '../cpu/state';
 import { fetch8, modrm, rmIsReg, eaOff, eaSeg, setEa } from '../cpu/decode';
 import { readE, readEForWrite, writeBackE, readG, writeG } from '../cpu/operand';
@@ -67,19 +67,30 @@ export function group8<T>(): void {
 }
 
 /**
- * 0F BC: BSF. A zero source sets ZF and leaves the destination unchanged
- * (what Intel CPUs do; the SDM says undefined). The other flags are
- * undefined; Intel CPUs compute them from the source like a logic operation.
+ * Flags of BSF/BSR (only ZF is defined): ZF = source is zero; Intel CPUs
+ * (measured) clear CF OF SF AF and set PF from the result (0 for a zero
+ * source).
+ */
+@inline function scanFlags(zero: bool, index: u32): void {
+  let f: u32 = zero ? FLAG_ZF : 0;
+  if ((popcnt<u32>(index & 0xff) & 1) == 0) f |= FLAG_PF;
+  setFlagsPartial(FLAGS_ARITH, f);
+}
+
+/**
+ * 0F BC: BSF. A zero source leaves the destination unchanged (what Intel
+ * CPUs do; the SDM says undefined).
  */
 export function bsf<T>(): void {
   const s = readE<T>();
   if (abortInsn) return;
   if (s == 0) {
-    setFlagsPartial(FLAG_ZF, FLAG_ZF);
+    scanFlags(true, 0);
     return;
   }
-  writeG<T>(<T>ctz<u32>(<u32>s));
-  setFlagsPartial(FLAG_ZF, 0);
+  const i = ctz<u32>(<u32>s);
+  writeG<T>(<T>i);
+  scanFlags(false, i);
 }
 
 /** 0F BD: BSR (zero source as BSF). */
@@ -87,9 +98,10 @@ export function bsr<T>(): void {
   const s = readE<T>();
   if (abortInsn) return;
   if (s == 0) {
-    setFlagsPartial(FLAG_ZF, FLAG_ZF);
+    scanFlags(true, 0);
     return;
   }
-  writeG<T>(<T>(31 - clz<u32>(<u32>s)));
-  setFlagsPartial(FLAG_ZF, 0);
+  const i = 31 - clz<u32>(<u32>s);
+  writeG<T>(<T>i);
+  scanFlags(false, i);
 }

@@ -3,9 +3,10 @@
 // zero-extended and the arithmetic is done in 32 or 64 bits.
 //
 // Flags the SDM leaves undefined (OF for counts > 1, AF, CF for 8/16-bit
-// counts beyond the operand size, SHLD/SHRD 16-bit counts > 16) take the
-// values a modern Intel CPU (P6 lineage) produces: they were measured on
-// the native CPU (test vectors, scripts/vectors/).
+// counts beyond the operand size) take the values the Intel CPU that
+// recorded the native vectors produces (scripts/vectors/; measured against
+// every count). The destination of a 16-bit SHLD/SHRD with a count > 16 is
+// undefined too: P6 and later shift dst:src:dst, and so does this.
 import { FLAG_CF, FLAG_OF, REG_ECX } from '../abi';
 import { abortInsn, reg8, bitsOf } from '../cpu/state';
 import { fetch8, modrm, rmIsReg } from '../cpu/decode';

@@ -14,6 +14,12 @@
 // again (interrupts and budget exits can come in between, as on real CPUs).
 // The count per execution never depends on the path taken (fast or not), so
 // the instruction count stays deterministic.
+//
+// Fast path: REP MOVS/STOS (either direction) move whole runs of elements
+// that stay within one RAM page of the source and of the destination, found
+// with the TLB and the segment limit, with memory.copy/fill; anything else
+// (a TLB miss, MMIO, a limit in the way, a pending replay) goes element by
+// element, which also fills the TLB for the next run.
 import {
   V_SEGS, SEG_SIZE, SEG_LIMIT, SEG_CHECK, SEGCHK_READ, SEGCHK_WRITE, SEG_DS, SEG_ES,
   REG_EAX, REG_ECX, REG_EDX, REG_ESI, REG_EDI, FLAG_DF, LF_SUB, TLB_ENTRIES, TLB_ENTRY_SIZE,
@@ -25,7 +31,7 @@ import {
 import { flag, setLazyArith } from '../cpu/flags';
 import { readMem, writeMem } from '../cpu/operand';
 import { segLinear } from '../cpu/segaccess';
-import { clearLog, probeWrite, writeLin } from '../cpu/mmu';
+import { clearLog, logPending, probeWrite, writeLin } from '../cpu/mmu';
 import { ioPermitted, portIn, portOut } from './io';
 
 /** Iterations of a REP instruction per execution. */
@@ -152,7 +158,8 @@ const REP_MAX: u32 = 1024;
   return true;
 }
 
-// --- fast paths: runs within one RAM page, DF = 0 ---------------------------------
+// --- fast paths: runs of elements within one RAM page ------------------------------
+// A run starts at the current element and goes up (DF = 0) or down (DF = 1).
 
 /**
  * Whether [off, off+len) of `seg` needs no check beyond the limit
@@ -166,14 +173,23 @@ const REP_MAX: u32 = 1024;
 }
 
 /**
- * How many whole elements of `size` bytes (at most `max`) fit from linear
- * `lin` (index register value `off`) without leaving the page or, with
- * 16-bit addressing, wrapping the index.
+ * How many whole elements of `size` bytes (at most `max`) a run from the
+ * element at linear `lin` (index register value `off`) can hold without
+ * leaving the page or wrapping the index.
  */
-@inline function runElems(lin: u32, off: u32, size: u32, max: u32): u32 {
-  let bytes: u32 = 0x1000 - (lin & 0xfff);
-  if (!addr32 && <u32>0x10000 - off < bytes) bytes = <u32>0x10000 - off;
-  const n = bytes / size;
+@inline function runElems(lin: u32, off: u32, size: u32, max: u32, down: bool): u32 {
+  const po = lin & 0xfff;
+  let n: u32;
+  if (!down) {
+    let bytes: u32 = 0x1000 - po;
+    if (!addr32 && <u32>0x10000 - off < bytes) bytes = <u32>0x10000 - off;
+    n = bytes / size;
+  } else {
+    if (po + size > 0x1000) return 0;
+    n = po / size + 1;
+    const m = off / size + 1; // the index must not wrap below 0
+    if (m < n) n = m;
+  }
   return n < max ? n : max;
 }
 
@@ -185,53 +201,68 @@ const REP_MAX: u32 = 1024;
   return <usize>(lin + load<u32>(e, 8));
 }
 
-/** REP MOVS, DF = 0: copies up to `max` elements within one page of source and destination; returns how many (0: take the slow path). */
-function movsRun<T>(max: u32): u32 {
+/**
+ * REP MOVS: copies up to `max` elements within one page of the source and
+ * one of the destination; returns how many (0: take the element path).
+ */
+function movsRun<T>(max: u32, down: bool): u32 {
   const size = <u32>sizeof<T>();
   const ss = srcSeg();
   const si = idx(REG_ESI);
   const di = idx(REG_EDI);
   const sl = segBase(ss) + si;
   const dl = segBase(SEG_ES) + di;
-  let n = runElems(sl, si, size, max);
-  const nd = runElems(dl, di, size, max);
+  let n = runElems(sl, si, size, max, down);
+  const nd = runElems(dl, di, size, max, down);
   if (nd < n) n = nd;
   if (n == 0) return 0;
   const bytes = n * size;
-  if (!segRunOk(ss, si, bytes, SEGCHK_READ) || !segRunOk(SEG_ES, di, bytes, SEGCHK_WRITE)) return 0;
-  const hs = tlbHost(sl, false);
-  const hd = tlbHost(dl, true);
+  const back = down ? bytes - size : 0; // from the lowest element of the run to the current one
+  if (!segRunOk(ss, si - back, bytes, SEGCHK_READ) || !segRunOk(SEG_ES, di - back, bytes, SEGCHK_WRITE)) return 0;
+  let hs = tlbHost(sl, false);
+  let hd = tlbHost(dl, true);
   if (hs == 0 || hd == 0) return 0;
-  if (hd > hs && hd < hs + bytes) {
-    // Destination overlapping above the source: the element-by-element
-    // forward copy replicates the pattern (memory.copy would not).
+  hs -= back;
+  hd -= back;
+  // Overlapping runs where the CPU's element order reads bytes it already
+  // wrote (the destination ahead of the source in the direction of the copy)
+  // replicate a pattern, which memory.copy (memmove) would not.
+  if (!down && hd > hs && hd < hs + bytes) {
     for (let i: u32 = 0; i < bytes; i += size) store<T>(hd + i, load<T>(hs + i));
+  } else if (down && hd < hs && hs < hd + bytes) {
+    for (let i = bytes; i != 0; ) {
+      i -= size;
+      store<T>(hd + i, load<T>(hs + i));
+    }
   } else {
     memory.copy(hd, hs, bytes);
   }
-  setIdx(REG_ESI, si + bytes);
-  setIdx(REG_EDI, di + bytes);
+  const d = down ? -bytes : bytes;
+  setIdx(REG_ESI, si + d);
+  setIdx(REG_EDI, di + d);
   return n;
 }
 
-/** REP STOS, DF = 0: fills up to `max` elements within one page; returns how many (0: take the slow path). */
-function stosRun<T>(max: u32): u32 {
+/** REP STOS: fills up to `max` elements within one page; returns how many (0: take the element path). */
+function stosRun<T>(max: u32, down: bool): u32 {
   const size = <u32>sizeof<T>();
   const di = idx(REG_EDI);
   const dl = segBase(SEG_ES) + di;
-  const n = runElems(dl, di, size, max);
+  const n = runElems(dl, di, size, max, down);
   if (n == 0) return 0;
   const bytes = n * size;
-  if (!segRunOk(SEG_ES, di, bytes, SEGCHK_WRITE)) return 0;
-  const hd = tlbHost(dl, true);
+  const back = down ? bytes - size : 0;
+  if (!segRunOk(SEG_ES, di - back, bytes, SEGCHK_WRITE)) return 0;
+  let hd = tlbHost(dl, true);
   if (hd == 0) return 0;
+  hd -= back;
   const v = getReg<T>(REG_EAX);
   if (sizeof<T>() == 1) {
     memory.fill(hd, <u8>v, bytes);
   } else {
     for (let i: u32 = 0; i < bytes; i += size) store<T>(hd + i, v);
   }
-  setIdx(REG_EDI, di + bytes);
+  setIdx(REG_EDI, di + (down ? -bytes : bytes));
   return n;
 }
 
@@ -249,11 +280,13 @@ function stosRun<T>(max: u32): u32 {
 export function movs<T>(): void {
   if (repPrefix == 0) { movsOnce<T>(); return; }
   let count = repCount();
-  const fast = !flag(FLAG_DF);
+  // No fast path while the replay log holds accesses of a restarted iteration.
+  const fast = !logPending();
+  const down = flag(FLAG_DF);
   for (let done: u32 = 0; count != 0; ) {
     if (done >= REP_MAX) { repContinue(); return; }
     const max = REP_MAX - done < count ? REP_MAX - done : count;
-    let k: u32 = fast ? movsRun<T>(max) : 0;
+    let k: u32 = fast ? movsRun<T>(max, down) : 0;
     if (k == 0) {
       if (!movsOnce<T>()) return;
       k = 1;
@@ -266,11 +299,13 @@ export function movs<T>(): void {
 export function stos<T>(): void {
   if (repPrefix == 0) { stosOnce<T>(); return; }
   let count = repCount();
-  const fast = !flag(FLAG_DF);
+  // No fast path while the replay log holds accesses of a restarted iteration.
+  const fast = !logPending();
+  const down = flag(FLAG_DF);
   for (let done: u32 = 0; count != 0; ) {
     if (done >= REP_MAX) { repContinue(); return; }
     const max = REP_MAX - done < count ? REP_MAX - done : count;
-    let k: u32 = fast ? stosRun<T>(max) : 0;
+    let k: u32 = fast ? stosRun<T>(max, down) : 0;
     if (k == 0) {
       if (!stosOnce<T>()) return;
       k = 1;
