@@ -81,8 +81,8 @@ export const V_DR = 0x248; // 8 x u64: DR0..DR7
 export const V_CPL = 0x288; // u32
 export const V_HALTED = 0x28c; // u32: 1 after HLT until an interrupt
 export const V_SHADOW = 0x290; // u32: 1 = STI / MOV SS interrupt shadow on the next instruction
-export const V_ICOUNT = 0x298; // u64: guest instructions retired (the deterministic clock)
-export const V_TSC_OFFSET = 0x2a0; // u64: TSC = ICOUNT + TSC_OFFSET (the VMM may rebase)
+export const V_ICOUNT = 0x298; // u64: guest instructions retired (brought up to date when run() returns)
+export const V_TSC_OFFSET = 0x2a0; // u64: TSC = guest ns * TSC_HZ/1e9 + TSC_OFFSET (WRMSR 0x10 sets it)
 export const V_NMI_MASKED = 0x2a8; // u32: inside an NMI handler until IRET
 export const V_EFER = 0x2b0; // u64
 export const V_SYSENTER_CS = 0x2b8; // u64
@@ -94,8 +94,18 @@ export const V_MTRR_DEF_TYPE = 0x2e0; // u64
 export const V_MTRR_FIXED = 0x2e8; // 11 x u64 (0x250, 0x258, 0x259, 0x268..0x26F)
 export const V_MTRR_VAR = 0x340; // 16 x u64 (base/mask pairs 0x200..0x20F)
 export const V_MISC_ENABLE = 0x3c0; // u64
+export const V_TSC_LAST = 0x3c8; // u64: the last TSC value read (RDTSC never goes backwards)
+export const V_TIME_LAST = 0x3d0; // u64: guest ns at the end of the last run() (the core's time never goes backwards)
 export const V_FPU = 0x400; // 512 bytes, FXSAVE layout (x87/SSE issue)
-export const V_APIC = 0x1000; // 4 KiB local APIC register page (machine issue)
+export const V_APIC = 0x1000; // 4 KiB local APIC register page: registers at their architectural offsets (APIC_* below)
+// The local APIC's state that has no register (in the page above offset 0x3F0, which the guest reads as 0).
+export const V_APIC_PENDING = 0x1400; // u32: 1 = an IRR vector is above PPR (deliverable when IF=1)
+export const V_APIC_ESR_INTERNAL = 0x1404; // u32: errors detected since the last ESR write
+export const V_APIC_TIMER_DEADLINE_NS = 0x1408; // u64: guest ns at which the timer next raises its interrupt (0 = none)
+export const V_APIC_TIMER_START_NS = 0x1410; // u64: guest ns at which the current count was (notionally) loaded
+export const V_APIC_TSC_DEADLINE = 0x1418; // u64: IA32_TSC_DEADLINE (MSR 0x6E0)
+export const V_APIC_INIT = 0x1420; // u32: 1 = INIT received (for SMP; not acted on yet)
+export const V_APIC_SIPI = 0x1424; // u32: 0x100 | vector of the last startup IPI received (for SMP)
 
 // Exit record and run controls (KVM's struct kvm_run).
 export const V_EXIT = 0x2000;
@@ -113,6 +123,19 @@ export const RUN_INJECT_VECTOR = 0x2038; // i32, set by VMM: external interrupt 
 export const RUN_INJECT_NMI = 0x203c; // u32, set by VMM: deliver an NMI
 export const RUN_BUDGET = 0x2040; // u64 set by run(): instructions left in this slice
 export const RUN_EXCEPTION_EXIT_MASK = 0x2048; // u32: exceptions (bit = vector) that exit instead of being delivered (debugging, tests)
+// Guest time, written by the VMM before each run() from its GuestClock. The
+// core's "now" is RUN_TIME_NS + instructions retired in this slice *
+// RUN_NS_PER_INSN; when run() returns, RUN_TIME_NS holds the time at the end
+// of the slice (so a VMM that never writes it gets a pure instruction clock).
+// At run() entry a value below V_TIME_LAST is raised to it.
+export const RUN_TIME_NS = 0x2050; // u64: guest time in ns at the start of the slice
+export const RUN_NS_PER_INSN = 0x2058; // u32: ns per instruction, fixed point with RUN_NS_PER_INSN_SHIFT fraction bits
+export const RUN_NS_PER_INSN_SHIFT = 16;
+export const DEFAULT_NS_PER_INSN = 10; // what reset() puts in RUN_NS_PER_INSN when it is 0
+/** The TSC counts at 1 GHz: one tick per guest ns (CPUID on a Pentium III does not report a rate). */
+export const TSC_HZ = 1000000000;
+/** The APIC timer's input clock (before the divide configuration): 1 GHz, as QEMU's. */
+export const APIC_BUS_HZ = 1000000000;
 export const RUN_MMIO_LOG = 0x2100; // the core's replay log for IO/MMIO restarts (opaque to the VMM)
 export const RUN_MMIO_LOG_END = 0x2200;
 
@@ -131,6 +154,53 @@ export const EXIT_IRQ_WINDOW = 4;
 export const EXIT_BUDGET = 5;
 export const EXIT_SHUTDOWN = 6;
 export const EXIT_EXCEPTION = 7; // only for vectors in RUN_EXCEPTION_EXIT_MASK
+export const EXIT_APIC_EOI = 8; // EOI of a level-triggered vector (EXIT_VECTOR): tell the I/O APIC; after the instruction
+export const EXIT_APIC_IPI = 9; // an IPI that may reach other local APICs: EXIT_DATA = ICR (high << 32 | low); after the instruction
+
+// Local APIC registers: offsets in the APIC page (and in V_APIC).
+export const APIC_DEFAULT_BASE = 0xfee00000;
+export const APIC_BASE_BSP = 0x100; // IA32_APIC_BASE bits
+export const APIC_BASE_ENABLE = 0x800;
+export const APIC_ID = 0x020;
+export const APIC_VERSION = 0x030;
+export const APIC_TPR = 0x080;
+export const APIC_APR = 0x090;
+export const APIC_PPR = 0x0a0;
+export const APIC_EOI = 0x0b0;
+export const APIC_RRD = 0x0c0;
+export const APIC_LDR = 0x0d0;
+export const APIC_DFR = 0x0e0;
+export const APIC_SVR = 0x0f0;
+export const APIC_ISR = 0x100; // 8 x u32 at 0x10 steps: vectors 32*i .. 32*i+31
+export const APIC_TMR = 0x180;
+export const APIC_IRR = 0x200;
+export const APIC_ESR = 0x280;
+export const APIC_ICR_LOW = 0x300;
+export const APIC_ICR_HIGH = 0x310;
+export const APIC_LVT_TIMER = 0x320;
+export const APIC_LVT_THERMAL = 0x330;
+export const APIC_LVT_PERF = 0x340;
+export const APIC_LVT_LINT0 = 0x350;
+export const APIC_LVT_LINT1 = 0x360;
+export const APIC_LVT_ERROR = 0x370;
+export const APIC_TIMER_INITIAL = 0x380;
+export const APIC_TIMER_CURRENT = 0x390;
+export const APIC_TIMER_DIVIDE = 0x3e0;
+/** Version 0x14 (integrated xAPIC), 6 LVT entries (max LVT 5): QEMU's and KVM's value. */
+export const APIC_VERSION_VALUE = 0x00050014;
+export const APIC_SVR_ENABLE = 0x100;
+export const APIC_LVT_MASKED = 0x10000;
+export const APIC_TIMER_ONESHOT = 0x00000;
+export const APIC_TIMER_PERIODIC = 0x20000;
+export const APIC_TIMER_TSC_DEADLINE = 0x40000;
+// Delivery modes (ICR, LVT, I/O APIC and MSI messages).
+export const APIC_DM_FIXED = 0;
+export const APIC_DM_LOWEST = 1;
+export const APIC_DM_SMI = 2;
+export const APIC_DM_NMI = 4;
+export const APIC_DM_INIT = 5;
+export const APIC_DM_STARTUP = 6;
+export const APIC_DM_EXTINT = 7;
 
 // Lazy flags operations.
 export const LF_NONE = 0; // all flags are in V_FLAGS

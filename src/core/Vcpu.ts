@@ -11,6 +11,12 @@ export interface CoreExports {
   getEflags(base: number): number;
   setEflags(base: number, value: number): void;
   flushTlb(base: number): void;
+  apicDeliver(base: number, vector: number, deliveryMode: number, levelTriggered: number): void;
+  apicAcceptsPicInterrupts(base: number): number;
+  apicMatchDestination(base: number, dest: number, logical: number): number;
+  apicLocalInterrupt(base: number, pin: number): number;
+  apicReadRegister(base: number, offset: number): number;
+  apicWriteRegister(base: number, offset: number, value: number): void;
 }
 
 export interface SegmentState {
@@ -154,6 +160,70 @@ export class Vcpu {
   }
   get halted(): boolean {
     return this.u32(abi.V_HALTED) !== 0;
+  }
+
+  // --- guest time (wasm/cpu/time.ts) ------------------------------------------
+  /**
+   * The guest time at the start of the next run() (ns, from the VMM's
+   * GuestClock) and the clock's ns per instruction (InstructionClock's
+   * nsPerInstruction, or an estimate in real time). Within the slice the core
+   * advances time by nsPerInsn per instruction; the TSC (1 GHz) and the APIC
+   * timer read it. Call before every run(); a run() without it goes on from
+   * the end of the previous slice.
+   */
+  setTime(ns: number, nsPerInsn: number): void {
+    this.setU64(abi.RUN_TIME_NS, BigInt(Math.max(0, Math.floor(ns))));
+    this.setU32(abi.RUN_NS_PER_INSN, Math.max(0, Math.min(0xffffffff, Math.round(nsPerInsn * 2 ** abi.RUN_NS_PER_INSN_SHIFT))));
+  }
+  /** The core's guest time (ns): after run(), the end of the slice. */
+  get timeNs(): number {
+    return Number(this.u64(abi.RUN_TIME_NS));
+  }
+  /** The time-stamp counter as RDTSC would read it now (without updating its monotonic floor). */
+  get tsc(): bigint {
+    const t = BigInt.asUintN(64, this.u64(abi.RUN_TIME_NS) + this.u64(abi.V_TSC_OFFSET));
+    const last = this.u64(abi.V_TSC_LAST);
+    return t < last ? last : t;
+  }
+
+  // --- the local APIC (wasm/cpu/apic.ts) ----------------------------------------
+  /**
+   * An interrupt message for this vCPU's local APIC: I/O APIC and MSI
+   * messages, IPIs of other vCPUs. `deliveryMode` is abi.APIC_DM_*; fixed
+   * and lowest-priority vectors go to IRR (TMR when level-triggered), NMI to
+   * the NMI path, INIT/startup are recorded, ExtINT injects `vector`.
+   */
+  apicDeliver(vector: number, deliveryMode: number, levelTriggered: boolean): void {
+    this.core.apicDeliver(this.base, vector & 0xff, deliveryMode & 7, levelTriggered ? 1 : 0);
+  }
+  /** Whether the 8259's INTR reaches this vCPU: APIC disabled, or LINT0 unmasked ExtINT (virtual wire). */
+  apicAcceptsPicInterrupts(): boolean {
+    return this.core.apicAcceptsPicInterrupts(this.base) !== 0;
+  }
+  /** Whether a message to `dest` (physical APIC ID, or logical mask) reaches this vCPU's APIC. */
+  apicMatchDestination(dest: number, logical: boolean): boolean {
+    return this.core.apicMatchDestination(this.base, dest & 0xff, logical ? 1 : 0) !== 0;
+  }
+  /** An edge on LINT0 (0) or LINT1 (1), delivered as the LVT entry says; returns whether anything was. */
+  apicLocalInterrupt(pin: 0 | 1): boolean {
+    return this.core.apicLocalInterrupt(this.base, pin) !== 0;
+  }
+  /** An APIC register (abi.APIC_*), as the guest reads it. */
+  apicRead(offset: number): number {
+    return this.core.apicReadRegister(this.base, offset) >>> 0;
+  }
+  /** Writes an APIC register as the guest would (firmware set-up); EOI/IPI exits are not reported. */
+  apicWrite(offset: number, value: number): void {
+    this.core.apicWriteRegister(this.base, offset, value | 0);
+  }
+  /** Guest time (ns) at which the APIC timer next raises its interrupt; Infinity when it will not. */
+  get apicTimerDeadlineNs(): number {
+    const d = this.u64(abi.V_APIC_TIMER_DEADLINE_NS);
+    return d === 0n ? Infinity : Number(d);
+  }
+  /** IA32_APIC_BASE. */
+  get apicBase(): bigint {
+    return this.u64(abi.V_APIC_BASE_MSR);
   }
 
   getCr(n: 0 | 2 | 3 | 4): number {

@@ -11,6 +11,7 @@ import { IrqLine } from './IrqLine.ts';
 import { InstructionClock, RealTimeClock, type GuestClock } from './Clock.ts';
 import { Timers } from './Timers.ts';
 import { GuestMemory } from './GuestMemory.ts';
+import { DELIVERY_EXTINT, type ApicBus, type ApicMessage } from './ApicBus.ts';
 import { DualPic } from '../devices/Pic8259.ts';
 import { Pit8254 } from '../devices/Pit8254.ts';
 import { Uart16550, COM_PORTS } from '../devices/Uart16550.ts';
@@ -66,6 +67,21 @@ export class Machine {
   readonly sysctl: SystemControlPorts;
   readonly debugExit?: IsaDebugExit;
 
+  /**
+   * The APIC bus: I/O APIC (and later MSI) messages to the local APICs in the
+   * core. Give it to the I/O APIC model.
+   */
+  readonly apicBus: ApicBus = { send: (msg) => this.deliverApicMessage(msg) };
+  /**
+   * Called with the vector when the guest EOIs a level-triggered interrupt
+   * (EXIT_APIC_EOI): wire the I/O APIC's endOfInterrupt(vector) here.
+   */
+  apicEoiHandler: ((vector: number) => void) | undefined;
+
+  /** An ExtINT message (I/O APIC pin in ExtINT mode) lets the 8259's next interrupt through whatever LINT0 says. */
+  private extIntRequested = false;
+  /** Real time: the estimated ns per guest instruction (measured, smoothed). */
+  private realNsPerInsn = 10;
   private a20ByKbc = true;
   private a20ByPort92 = true;
   private pendingStop: StopReason | undefined;
@@ -167,7 +183,50 @@ export class Machine {
     this.i8042.biosInit();
     this.programCom1();
     this.writeBiosDataArea();
+    this.programLocalApic();
     applyBootPlan(this.vcpu, plan);
+  }
+
+  /**
+   * The local APIC as SeaBIOS's smp_setup() leaves it: software-enabled,
+   * virtual wire mode (LINT0 ExtINT, level; LINT1 NMI, level), so the PIC's
+   * interrupts reach the CPU through the APIC.
+   */
+  private programLocalApic(): void {
+    const v = this.vcpu;
+    v.apicWrite(abi.APIC_SVR, v.apicRead(abi.APIC_SVR) | abi.APIC_SVR_ENABLE);
+    v.apicWrite(abi.APIC_LVT_LINT0, 0x8700);
+    v.apicWrite(abi.APIC_LVT_LINT1, 0x8400);
+  }
+
+  /** A message on the APIC bus: to the local APIC if it is a destination. */
+  private deliverApicMessage(msg: ApicMessage): void {
+    const vcpu = this.vcpu;
+    if (!vcpu.apicMatchDestination(msg.destination, msg.logical)) return;
+    // ExtINT: the vector comes from the 8259's acknowledge, on the PIC path (updateInterrupts).
+    if (msg.deliveryMode === DELIVERY_EXTINT) {
+      this.extIntRequested = true;
+      return;
+    }
+    vcpu.apicDeliver(msg.vector, msg.deliveryMode, msg.levelTriggered);
+  }
+
+  /** The guest clock for the core (Vcpu.setTime) before each run. */
+  private syncTime(): void {
+    const nsPerInsn = this.clock instanceof InstructionClock ? this.clock.nsPerInstruction : this.realNsPerInsn;
+    this.vcpu.setTime(this.clock.nowNs(), nsPerInsn);
+  }
+
+  /** Real time: refines the ns-per-instruction estimate from a slice that ran `ns` for `insns`. */
+  private measureSpeed(ns: number, insns: number): void {
+    if (insns < 10_000 || !(ns > 0)) return;
+    const sample = Math.min(1000, Math.max(0.25, ns / insns));
+    this.realNsPerInsn = this.realNsPerInsn * 0.75 + sample * 0.25;
+  }
+
+  /** The earliest guest time at which something (a device timer, the APIC timer) needs the vCPU. */
+  private nextDeadline(): number {
+    return Math.min(this.timers.nextDeadline(), this.vcpu.apicTimerDeadlineNs);
   }
 
   /** COM1 at 115200 8N1 with FIFOs, as firmware leaves a serial console. */
@@ -215,7 +274,11 @@ export class Machine {
       const deadline = this.timers.nextDeadline();
       let budget = 200_000;
       if (deterministic) budget = Math.min(budget, (this.clock as InstructionClock).instructionsUntil(deadline));
+      this.syncTime();
+      const t0 = deterministic ? 0 : this.clock.nowNs();
+      const i0 = deterministic ? 0n : vcpu.icount;
       const reason = vcpu.run(budget);
+      if (!deterministic) this.measureSpeed(this.clock.nowNs() - t0, Number(vcpu.icount - i0));
       switch (reason) {
         case abi.EXIT_IO: {
           const size = vcpu.exitSize as AccessSize;
@@ -232,7 +295,7 @@ export class Machine {
         case abi.EXIT_HLT: {
           this.updateInterrupts();
           if (vcpu.halted) {
-            const next = this.timers.nextDeadline();
+            const next = this.nextDeadline();
             if (deterministic) {
               if (next === Infinity) return { stop: { kind: 'poweroff' } }; // halted forever: nothing can wake it
               this.clock.idleUntil(next);
@@ -245,6 +308,13 @@ export class Machine {
         case abi.EXIT_SHUTDOWN:
           this.requestReset();
           break;
+        case abi.EXIT_APIC_EOI:
+          this.apicEoiHandler?.(vcpu.exitVector);
+          break;
+        case abi.EXIT_APIC_IPI:
+          // An IPI for other local APICs: there are none yet (one vCPU); the
+          // core already delivered this vCPU's share.
+          break;
         case abi.EXIT_IRQ_WINDOW:
         case abi.EXIT_BUDGET:
           break;
@@ -255,13 +325,19 @@ export class Machine {
     }
   }
 
-  /** KVM's userspace irqchip protocol: inject when the vCPU can take it, else ask for a window. */
+  /**
+   * KVM's userspace irqchip protocol for the 8259: inject when the vCPU can
+   * take it, else ask for a window; only while the local APIC lets INTR
+   * through (disabled, or LINT0 in virtual wire mode). The APIC's own
+   * interrupts (timer, IPIs, I/O APIC messages) are delivered by the core.
+   */
   private updateInterrupts(): void {
     const vcpu = this.vcpu;
-    if (this.pic.interruptPending) {
+    if (this.pic.interruptPending && (this.extIntRequested || vcpu.apicAcceptsPicInterrupts())) {
       if (vcpu.readyForIrq) {
         vcpu.injectInterrupt(this.pic.acknowledge());
         vcpu.requestIrqWindow = false;
+        this.extIntRequested = false;
       } else {
         vcpu.requestIrqWindow = true;
       }
@@ -274,6 +350,7 @@ export class Machine {
   reset(): void {
     for (const d of [this.pic, this.pit, ...this.serial, this.rtc, this.keyboard, this.i8042, this.sysctl]) d.reset();
     this.a20ByKbc = this.a20ByPort92 = true;
+    this.extIntRequested = false;
     this.updateA20();
     this.vcpu.reset();
     if (this.bootPlan) this.boot(this.bootPlan);

@@ -10,7 +10,8 @@
 // to the slow path. Pages that are not RAM (MMIO, ROM writes) never get a
 // valid tag, so every such access reaches the slow path and becomes an exit;
 // a host address is only ever made from a RAM page, so the guest cannot reach
-// the core's own memory.
+// the core's own memory. The local APIC's page (while the APIC is enabled)
+// never gets a tag either: the slow paths hand it to apic.ts, in the core.
 import {
   GLOBAL_BLOCK, G_RAM_SIZE, G_A20_MASK, G_ROM_ALIAS_BASE, G_ROM_ALIAS_SIZE, G_ROM_ALIAS_TARGET,
   G_MMIO_HOLE_START, G_MMIO_HOLE_END, RAM_BASE,
@@ -19,6 +20,7 @@ import {
   EXIT_REASON, EXIT_PORT, EXIT_SIZE, EXIT_WRITE, EXIT_ADDR, EXIT_DATA, RUN_MMIO_LOG,
 } from '../abi';
 import { cpu, tlbBase, paging, cpl, setFault, setPendingExit, accessIndex, abortInsn } from './state';
+import { isApicPage, apicMmioRead, apicMmioWrite } from './apic';
 
 const INVALID_TAG: u32 = 1;
 const TLB_GLOBAL: u32 = 1; // spare word: entry maps a global page
@@ -229,7 +231,7 @@ function fillTlb(lin: u32, pa: u32, canWrite: bool, user: bool, global: bool): v
   const ppage = pa & 0xfffff000;
   const wh = ramHost(ppage);
   const rh = wh >= 0 ? wh : physReadHost(ppage);
-  if (rh < 0) {
+  if (rh < 0 || isApicPage(ppage)) {
     // MMIO: never cached.
     store<u32>(e, INVALID_TAG);
     store<u32>(e, INVALID_TAG, 4);
@@ -310,7 +312,7 @@ export function writeLinSys<T>(lin: u32, v: T): void {
 export function probeWrite(lin: u32, size: u32, user: bool): bool {
   const last = lin + size - 1;
   if (!probePage(lin, user)) return false;
-  if ((last ^ lin) & 0xfffff000) return probePage(last, user);
+  if ((last ^ lin) & 0xfffff000) return probePage(last & 0xfffff000, user);
   return true;
 }
 function probePage(lin: u32, user: bool): bool {
@@ -333,6 +335,7 @@ function readLinSlow<T>(lin: u32, user: bool): T {
   }
   if (!translate(lin, false, user)) return <T>0;
   const pa = xlatPhys;
+  if (isApicPage(pa)) return <T>apicMmioRead(pa & 0xfff, n);
   const h = physReadHost(pa);
   if (h >= 0) return load<T>(<usize>h);
   return <T>vmmAccess(EXIT_MMIO, pa, n, false, 0);
@@ -340,6 +343,7 @@ function readLinSlow<T>(lin: u32, user: bool): T {
 
 function readByteSlow(lin: u32, user: bool): u32 {
   if (!translate(lin, false, user)) return 0;
+  if (isApicPage(xlatPhys)) return <u32>apicMmioRead(xlatPhys & 0xfff, 1);
   const h = physReadHost(xlatPhys);
   if (h >= 0) return load<u8>(<usize>h);
   return <u32>vmmAccess(EXIT_MMIO, xlatPhys, 1, false, 0);
@@ -350,7 +354,8 @@ function writeLinSlow<T>(lin: u32, v: T, user: bool): void {
   if (((lin ^ (lin + n - 1)) & 0xfffff000) != 0) {
     // Crosses a page: check both pages before writing anything.
     if (!translate(lin, true, user)) return;
-    if (!translate(lin + n - 1, true, user)) return;
+    // A fault on the second page reports that page's first byte in CR2.
+    if (!translate((lin + n - 1) & 0xfffff000, true, user)) return;
     const x = <u64>v;
     for (let i: u32 = 0; i < n; i++) {
       writeByteSlow(lin + i, <u8>(x >> (i * 8)), user);
@@ -360,6 +365,10 @@ function writeLinSlow<T>(lin: u32, v: T, user: bool): void {
   }
   if (!translate(lin, true, user)) return;
   const pa = xlatPhys;
+  if (isApicPage(pa)) {
+    apicMmioWrite(pa & 0xfff, n, <u64>v);
+    return;
+  }
   const h = ramHost(pa);
   if (h >= 0) {
     store<T>(<usize>h, v);
@@ -371,6 +380,7 @@ function writeLinSlow<T>(lin: u32, v: T, user: bool): void {
 
 function writeByteSlow(lin: u32, b: u8, user: bool): void {
   if (!translate(lin, true, user)) return;
+  if (isApicPage(xlatPhys)) return; // byte writes to APIC registers are ignored
   const h = ramHost(xlatPhys);
   if (h >= 0) {
     store<u8>(<usize>h, b);

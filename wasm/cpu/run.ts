@@ -2,15 +2,17 @@
 import {
   V_SHADOW, V_HALTED, V_ICOUNT, V_NMI_MASKED, V_CR0, V_CR2, V_CR3, V_CR4, V_DR, V_RIP, V_GPR, V_GDTR_BASE, V_GDTR_LIMIT,
   V_IDTR_BASE, V_IDTR_LIMIT, V_CPL, V_EFER, V_APIC_BASE_MSR, V_PAT, V_MTRR_DEF_TYPE, V_SEGS, SEG_SIZE,
-  V_FLAGS, V_LF_MASK, VCPU_BLOCKS, VCPU_BLOCK_SIZE, V_SYSENTER_CS, V_SYSENTER_ESP, V_SYSENTER_EIP, V_TSC_OFFSET,
+  V_FLAGS, V_LF_MASK, V_MISC_ENABLE, VCPU_BLOCKS, VCPU_BLOCK_SIZE, V_SYSENTER_CS, V_SYSENTER_ESP, V_SYSENTER_EIP, V_TSC_OFFSET,
   EXIT_REASON, EXIT_NONE, EXIT_BUDGET, EXIT_HLT, EXIT_IRQ_WINDOW, EXIT_SHUTDOWN, RUN_BUDGET, RUN_REQUEST_IRQ_WINDOW,
   RUN_READY_FOR_IRQ, RUN_INJECT_VECTOR, RUN_INJECT_NMI, RUN_MMIO_LOG_END, V_EXIT,
+  V_APIC_PENDING, RUN_TIME_NS, RUN_NS_PER_INSN, RUN_NS_PER_INSN_SHIFT, DEFAULT_NS_PER_INSN, V_TIME_LAST,
+  V_TSC_LAST, V_APIC_TIMER_DEADLINE_NS, APIC_DEFAULT_BASE, APIC_BASE_ENABLE, APIC_BASE_BSP,
   SEG_CS, SEG_LDTR, SEG_TR, SEG_VALID, FLAG_IF, FLAG_TF, EXC_DB, EXC_DF, EXC_NMI, EXC_PF, CR0_ET, CR0_CD, CR0_NW,
   ATTR_P, ATTR_S, ATTR_CODE,
 } from '../abi';
 import {
   cpu, eip, insnStart, abortInsn, faultVector, faultError, faultHasError, pendingExit, exitAfter, accessIndex,
-  clearFault, refreshMode, loadEip, storeEip, sliceRetired,
+  clearFault, refreshMode, loadEip, storeEip, sliceRetired, loopCheckAt,
 } from './state';
 import { getEflags, setEflagsRaw } from './flags';
 import { invalidateFetch } from './decode';
@@ -18,6 +20,8 @@ import { absorbExitData, clearLog, logPending, flushTlbAll } from './mmu';
 import { executeInstruction } from './exec';
 import { deliverEvent, EV_EXCEPTION, EV_EXTERNAL } from './interrupt';
 import { updateSegCheck } from './segaccess';
+import { apicAcknowledge, apicTimerService, apicResetRegisters } from './apic';
+import { timeSliceStart, timeSliceEnd, insnAtNs } from './time';
 
 /** Exception classes for the double-fault rule (SDM Vol. 3, table 6-5). */
 function faultClass(v: i32): u32 {
@@ -69,9 +73,14 @@ function serviceEvents(): u32 {
     return abortInsn ? handleFault() : 0;
   }
   if ((getEflags() & FLAG_IF) == 0) return 0;
-  const v = load<i32>(cpu + RUN_INJECT_VECTOR);
+  // An interrupt from the PIC (the VMM's injection, or ExtINT) bypasses the APIC's priorities.
+  let v = load<i32>(cpu + RUN_INJECT_VECTOR);
   if (v >= 0) {
     store<i32>(cpu + RUN_INJECT_VECTOR, -1);
+  } else if (load<u32>(cpu + V_APIC_PENDING) != 0) {
+    v = apicAcknowledge();
+  }
+  if (v >= 0) {
     insnStart = eip;
     deliverEvent(<u32>v, EV_EXTERNAL, false, 0);
     return abortInsn ? handleFault() : 0;
@@ -82,7 +91,27 @@ function serviceEvents(): u32 {
 
 @inline function eventsRequested(): bool {
   return load<u32>(cpu + RUN_INJECT_NMI) != 0 || load<i32>(cpu + RUN_INJECT_VECTOR) >= 0 ||
-    load<u32>(cpu + RUN_REQUEST_IRQ_WINDOW) != 0;
+    load<u32>(cpu + RUN_REQUEST_IRQ_WINDOW) != 0 || load<u32>(cpu + V_APIC_PENDING) != 0;
+}
+
+/** An event that would end HLT at once (if deliverable): no point in exiting for it. */
+@inline function wakePending(): bool {
+  return load<u32>(cpu + V_APIC_PENDING) != 0 || load<i32>(cpu + RUN_INJECT_VECTOR) >= 0 ||
+    (load<u32>(cpu + RUN_INJECT_NMI) != 0 && load<u32>(cpu + V_NMI_MASKED) == 0);
+}
+
+/**
+ * The next sliceRetired value at which run() must look at timers and events
+ * again: the budget, or the instruction at which the APIC timer expires.
+ */
+function nextCheck(budget: u64): u64 {
+  let at = budget;
+  const dl = load<u64>(cpu + V_APIC_TIMER_DEADLINE_NS);
+  if (dl != 0) {
+    const n = insnAtNs(dl);
+    if (n < at) at = n;
+  }
+  return at > sliceRetired ? at : sliceRetired + 1;
 }
 
 export function run(base: u32): u32 {
@@ -93,12 +122,21 @@ export function run(base: u32): u32 {
   clearFault();
   exitAfter = 0;
   absorbExitData();
+  timeSliceStart();
   const budget = load<u64>(cpu + RUN_BUDGET);
   sliceRetired = 0;
+  loopCheckAt = 0;
   let reason: u32 = EXIT_NONE;
-  let events = eventsRequested();
+  let events = false;
   for (;;) {
-    if (sliceRetired >= budget) { reason = EXIT_BUDGET; break; }
+    // One compare per instruction: the budget, the APIC timer and anything
+    // that changed what may be pending (kickLoop()) all come through here.
+    if (sliceRetired >= loopCheckAt) {
+      if (sliceRetired >= budget) { reason = EXIT_BUDGET; break; }
+      apicTimerService();
+      events = eventsRequested();
+      loopCheckAt = nextCheck(budget);
+    }
     // An instruction restarted for the VMM's answer finishes before anything else.
     const restarting = logPending();
     if (load<u32>(cpu + V_SHADOW) != 0) {
@@ -138,9 +176,20 @@ export function run(base: u32): u32 {
       deliverEvent(EXC_DB, EV_EXCEPTION, false, 0);
       if (abortInsn) { reason = handleFault(); if (reason != 0) break; }
     }
-    if (exitAfter != 0) { reason = exitAfter; break; }
+    if (exitAfter != 0) {
+      // HLT with an interrupt already pending: the next boundary delivers it
+      // (or, with IF=0, exits with EXIT_HLT after all).
+      if (exitAfter == EXIT_HLT && wakePending()) {
+        exitAfter = 0;
+        events = true;
+        continue;
+      }
+      reason = exitAfter;
+      break;
+    }
   }
   storeEip();
+  timeSliceEnd();
   store<u64>(cpu + V_ICOUNT, load<u64>(cpu + V_ICOUNT) + sliceRetired);
   sliceRetired = 0;
   store<u32>(cpu + EXIT_REASON, reason);
@@ -152,8 +201,19 @@ export function run(base: u32): u32 {
 /** Power-on / INIT state (SDM Vol. 3, table 9-1), the P6 family values. */
 export function reset(base: u32): void {
   cpu = base;
+  // Guest time goes on through a reset (the VMM's clock does); the TSC restarts at 0.
+  let now = load<u64>(cpu + RUN_TIME_NS);
+  const last = load<u64>(cpu + V_TIME_LAST);
+  if (last > now) now = last;
+  let nsPerInsn = load<u32>(cpu + RUN_NS_PER_INSN);
+  if (nsPerInsn == 0) nsPerInsn = DEFAULT_NS_PER_INSN << RUN_NS_PER_INSN_SHIFT;
   memory.fill(cpu, 0, V_EXIT);
   memory.fill(cpu + V_EXIT, 0, RUN_MMIO_LOG_END - V_EXIT);
+  store<u64>(cpu + RUN_TIME_NS, now);
+  store<u64>(cpu + V_TIME_LAST, now);
+  store<u32>(cpu + RUN_NS_PER_INSN, nsPerInsn);
+  store<u64>(cpu + V_TSC_OFFSET, 0 - now);
+  store<u64>(cpu + V_TSC_LAST, 0);
   store<i32>(cpu + RUN_INJECT_VECTOR, -1);
   setEflagsRaw(2);
   store<u32>(cpu + V_LF_MASK, 0);
@@ -184,8 +244,10 @@ export function reset(base: u32): void {
   store<u64>(cpu + V_DR + 7 * 8, 0x400);
   const index = (base - VCPU_BLOCKS) / VCPU_BLOCK_SIZE;
   // APIC enabled at the default base; the first vCPU is the bootstrap processor.
-  store<u64>(cpu + V_APIC_BASE_MSR, 0xfee00800 | (index == 0 ? 0x100 : 0));
+  store<u64>(cpu + V_APIC_BASE_MSR, APIC_DEFAULT_BASE | APIC_BASE_ENABLE | (index == 0 ? APIC_BASE_BSP : 0));
+  apicResetRegisters();
   store<u64>(cpu + V_PAT, 0x0007040600070406);
+  store<u64>(cpu + V_MISC_ENABLE, 1); // fast strings, as QEMU resets it
   refreshMode();
   for (let s = 0; s < 8; s++) updateSegCheck(s);
   flushTlbAll(false);

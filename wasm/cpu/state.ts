@@ -49,6 +49,15 @@ export let pendingExit: u32 = 0;
 export let exitAfter: u32 = 0;
 /** Instructions retired in the current run() slice; V_ICOUNT + this = instructions so far. */
 export let sliceRetired: u64 = 0;
+/**
+ * run() re-examines timers and pending events when sliceRetired reaches this
+ * (at most the slice budget; the instruction at which the APIC timer fires).
+ * kickLoop() makes that happen at the next instruction boundary: anything
+ * that changes what may be pending (APIC registers, timers) calls it, so the
+ * loop's per-instruction cost stays one compare.
+ */
+export let loopCheckAt: u64 = 0;
+@inline export function kickLoop(): void { loopCheckAt = 0; }
 /** Count of IO/MMIO accesses made by the current instruction (replay log index). */
 export let accessIndex: u32 = 0;
 

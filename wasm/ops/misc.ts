@@ -1,15 +1,18 @@
 // CPUID, the time-stamp counter, MSRs, RDPMC, HLT, BOUND, CMPXCHG8B.
 import {
-  V_HALTED, EXIT_HLT, EXC_GP, EXC_BR, V_CR4, CR4_TSD, CR4_PCE, V_ICOUNT, V_TSC_OFFSET,
+  V_HALTED, EXIT_HLT, EXC_GP, EXC_BR, V_CR4, CR4_TSD, CR4_PCE,
   V_APIC_BASE_MSR, V_SYSENTER_CS, V_SYSENTER_ESP, V_SYSENTER_EIP, V_PAT, V_MTRR_DEF_TYPE,
   V_MTRR_FIXED, V_MTRR_VAR, V_MISC_ENABLE, VCPU_BLOCKS, VCPU_BLOCK_SIZE,
   REG_EAX, REG_ECX, REG_EDX, REG_EBX, FLAG_ZF,
 } from '../abi';
-import { cpu, cpl, exitAfter, setFault, abortInsn, addr32, reg32, setReg32, sliceRetired } from '../cpu/state';
+import { cpu, cpl, exitAfter, setFault, abortInsn, addr32, reg32, setReg32 } from '../cpu/state';
 import { eaOff, eaSeg } from '../cpu/decode';
 import { readMem, readG } from '../cpu/operand';
 import { segLinear } from '../cpu/segaccess';
-import { readLin, writeLin, probeWrite } from '../cpu/mmu';
+import { readLin, writeLin, probeWrite, flushTlbAll } from '../cpu/mmu';
+import { invalidateFetch } from '../cpu/decode';
+import { tscRead, tscWrite } from '../cpu/time';
+import { apicHwEnabled, apicBaseWrite, apicTscDeadlineRead, apicTscDeadlineWrite, apicTscChanged } from '../cpu/apic';
 import { setFlagsPartial } from '../cpu/flags';
 
 export function hlt(): void {
@@ -56,9 +59,9 @@ export function bound<T>(): void {
 
 /**
  * CPUID.1:EDX, the one place that says what the core implements. Change it
- * with the core: FPU (bit 0) when the x87 lands, APIC (bit 9) with the local
- * APIC, VME (bit 1) with virtual-8086 mode extensions, MMX/FXSR/SSE/SSE2
- * (bits 23-26) with the SSE work.
+ * with the core: FPU (bit 0) when the x87 lands, VME (bit 1) with virtual-8086
+ * mode extensions, MMX/FXSR/SSE/SSE2 (bits 23-26) with the SSE work. APIC
+ * (bit 9) is added by cpuid() while IA32_APIC_BASE enables the local APIC.
  */
 const CPUID_1_EDX: u32 =
   (1 << 3) | // PSE: 4 MiB pages
@@ -117,7 +120,8 @@ export function cpuid(): void {
       // Initial APIC ID (the vCPU index) and, as QEMU reports, CLFLUSH line size 8 qwords.
       b = (index << 24) | (8 << 8);
       c = CPUID_1_ECX;
-      d = CPUID_1_EDX;
+      // APIC (bit 9) while IA32_APIC_BASE enables it (SDM 10.4.3).
+      d = CPUID_1_EDX | (apicHwEnabled() ? <u32>1 << 9 : 0);
       break;
     }
     case 2:
@@ -142,14 +146,9 @@ export function cpuid(): void {
 
 // --- time-stamp counter, performance counters -------------------------------------
 
-/** Instructions retired so far (V_ICOUNT is brought up to date only when run() returns). */
-@inline function icountNow(): u64 {
-  return load<u64>(cpu + V_ICOUNT) + sliceRetired;
-}
-
-/** The TSC: the deterministic instruction clock plus the offset. */
+/** The TSC: guest time at 1 GHz plus the offset, monotonic (cpu/time.ts). */
 @inline function tscNow(): u64 {
-  return icountNow() + load<u64>(cpu + V_TSC_OFFSET);
+  return tscRead();
 }
 
 /** 0F 31: RDTSC; #GP(0) with CR4.TSD outside CPL 0. */
@@ -168,6 +167,7 @@ export function rdpmc(): void {
 
 const MSR_TSC: u32 = 0x10;
 const MSR_APIC_BASE: u32 = 0x1b;
+const MSR_TSC_DEADLINE: u32 = 0x6e0; // the APIC timer's TSC-deadline mode (not reported by CPUID)
 const MSR_UCODE_REV: u32 = 0x8b; // BIOS_SIGN_ID: Linux reads it on every family 6 CPU
 const MSR_MTRRCAP: u32 = 0xfe;
 const MSR_SYSENTER_CS: u32 = 0x174;
@@ -217,6 +217,7 @@ export function rdmsr(): void {
   let v: u64 = 0;
   if (msr == MSR_TSC) v = tscNow();
   else if (msr == MSR_APIC_BASE) v = load<u64>(cpu + V_APIC_BASE_MSR);
+  else if (msr == MSR_TSC_DEADLINE) v = apicTscDeadlineRead();
   else if (msr == MSR_UCODE_REV) v = 0;
   else if (msr == MSR_MTRRCAP) v = MTRRCAP_VALUE;
   else if (msr == MSR_SYSENTER_CS) v = load<u64>(cpu + V_SYSENTER_CS);
@@ -241,12 +242,19 @@ export function wrmsr(): void {
   const v = edxEax();
   if (msr == MSR_TSC) {
     // RDTSC then reads the value written, and counts on from it.
-    store<u64>(cpu + V_TSC_OFFSET, v - icountNow());
+    tscWrite(v);
+    apicTscChanged();
   } else if (msr == MSR_APIC_BASE) {
     // Base (bits 12-31), global enable (11); BSP (8) is read-only; the rest reserved.
-    if ((v & ~(PHYS_MASK | 0x900)) != 0) { gp0(); return; }
-    const old = load<u64>(cpu + V_APIC_BASE_MSR);
-    store<u64>(cpu + V_APIC_BASE_MSR, (v & ~(<u64>0x100)) | (old & 0x100));
+    const r = apicBaseWrite(v);
+    if (r < 0) { gp0(); return; }
+    if (r > 0) {
+      // The APIC page moved, appeared or disappeared: no TLB entry may cover it.
+      flushTlbAll(false);
+      invalidateFetch();
+    }
+  } else if (msr == MSR_TSC_DEADLINE) {
+    apicTscDeadlineWrite(v);
   } else if (msr == MSR_UCODE_REV) {
     // Writes (Linux writes 0 before reading the revision) are ignored.
   } else if (msr == MSR_SYSENTER_CS) {
