@@ -43,3 +43,26 @@ export class IrqLine {
     this.set(false);
   }
 }
+
+/**
+ * A wired-OR: several sources drive one line (PCI INTx sharing an ISA IRQ
+ * with another device, as level-triggered PC interrupts are wired). Each
+ * input() is a line of its own; the output is high while any input is.
+ */
+export class IrqOr implements IrqSink {
+  private readonly levels: boolean[] = [];
+
+  constructor(readonly output: IrqLine) {}
+
+  /** A new source line for this OR. */
+  input(name: string): IrqLine {
+    const pin = this.levels.length;
+    this.levels.push(false);
+    return new IrqLine(name).connect(this, pin);
+  }
+
+  setIrq(pin: number, level: boolean): void {
+    this.levels[pin] = level;
+    this.output.set(this.levels.includes(true));
+  }
+}
