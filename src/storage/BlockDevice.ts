@@ -16,6 +16,12 @@ export interface BlockDevice {
   discard?(offset: number, length: number): Promise<void>;
   /** The range reads back as zeros afterwards. */
   writeZeroes?(offset: number, length: number): Promise<void>;
+  /**
+   * Changes the size (bytes past a shrink are lost, a growth reads as zeros).
+   * Only containers that can grow have it (memory, files, IndexedDB): the qcow2
+   * driver uses it to extend its image file; the guest never resizes a disk.
+   */
+  resize?(size: number): Promise<void>;
   close(): Promise<void>;
 }
 
