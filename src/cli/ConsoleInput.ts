@@ -14,7 +14,7 @@ export interface ConsoleInputHandlers {
 
 export class ConsoleInput {
   private escape = false;
-  private wake: (() => void) | undefined;
+  private wake_: (() => void) | undefined;
   private readonly listener = (chunk: Buffer) => this.feed(chunk);
   private wasRaw = false;
 
@@ -45,11 +45,16 @@ export class ConsoleInput {
       const self = this;
       function done(): void {
         clearTimeout(t);
-        if (self.wake === done) self.wake = undefined;
+        if (self.wake_ === done) self.wake_ = undefined;
         resolve();
       }
-      this.wake = done;
+      this.wake_ = done;
     });
+  }
+
+  /** Ends a waitFor() early (device I/O completed). */
+  wake(): void {
+    this.wake_?.();
   }
 
   /** Splits escapes out of the byte stream. */
@@ -72,7 +77,7 @@ export class ConsoleInput {
       else pass.push(b);
     }
     this.flush(pass);
-    this.wake?.();
+    this.wake_?.();
   }
 
   private flush(bytes: number[]): void {

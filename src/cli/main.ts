@@ -7,6 +7,8 @@ import { BootError, type BootPlan } from '../boot/BootPlan.ts';
 import { isBzImage, planLinuxBoot } from '../boot/LinuxBoot.ts';
 import { findMultibootHeader, planMultibootBoot } from '../boot/Multiboot.ts';
 import { ConsoleInput } from './ConsoleInput.ts';
+import { openImage } from '../storage/openImage.ts';
+import { StorageError, type BlockDevice } from '../storage/BlockDevice.ts';
 
 const BUNDLED = {
   kernel: fileURLToPath(new URL('../../public/images/bzImage', import.meta.url)),
@@ -60,7 +62,6 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (opts.smp > 1) throw new FatalError(`-smp ${opts.smp}: only 1 CPU is supported so far`);
-  if (opts.drives.length > 0) throw new FatalError(`-drive file=${opts.drives[0].file}: virtio disks are not supported yet`);
   if (opts.memory < MIN_RAM || opts.memory > MAX_RAM || opts.memory % (1 << 20) !== 0) {
     throw new FatalError(`-m: ${opts.memory / 1048576} MiB: memory must be a whole number of MiB from ${MIN_RAM >> 20}M to ${MAX_RAM / 1048576}M`);
   }
@@ -73,6 +74,18 @@ async function main(argv: string[]): Promise<number> {
     onSerialOutput: (b) => out.write(Uint8Array.of(b)),
     debugExit: opts.debugExit,
   });
+  const disks: BlockDevice[] = [];
+  for (const d of opts.drives) {
+    let disk: BlockDevice;
+    try {
+      disk = await openImage(d.file, { format: d.format, readOnly: d.readonly, snapshot: opts.snapshot });
+    } catch (e) {
+      if (e instanceof StorageError || (e as NodeJS.ErrnoException).code) throw new FatalError(`-drive file=${d.file}: ${(e as Error).message}`);
+      throw e;
+    }
+    disks.push(disk);
+    machine.addDisk(disk, { readOnly: d.readonly });
+  }
   machine.boot(plan);
 
   let quit: number | undefined;
@@ -82,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
     onHelp: (text) => process.stderr.write(text),
   });
   input.start();
+  machine.io.onComplete = () => input.wake();
   try {
     for (;;) {
       if (quit !== undefined) return quit;
@@ -96,7 +110,9 @@ async function main(argv: string[]): Promise<number> {
             continue;
         }
       }
-      if (r.idleUntilNs !== undefined) {
+      if (r.waitIo) {
+        await r.waitIo;
+      } else if (r.idleUntilNs !== undefined) {
         const ms = Math.min(10, Math.max(0, (r.idleUntilNs - machine.clock.nowNs()) / 1e6));
         await input.waitFor(ms);
       } else {
@@ -105,6 +121,12 @@ async function main(argv: string[]): Promise<number> {
     }
   } finally {
     input.stop();
+    // Wait for requests in flight, then make what the guest wrote durable.
+    await machine.io.idle();
+    for (const d of disks) {
+      await d.flush().catch(() => undefined);
+      await d.close().catch(() => undefined);
+    }
   }
 }
 

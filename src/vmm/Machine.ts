@@ -7,7 +7,7 @@ import { Vcpu } from '../core/Vcpu.ts';
 import * as abi from '../../wasm/abi.ts';
 import { PortBus, type AccessSize } from './PortBus.ts';
 import { MmioBus, type MmioSize } from './MmioBus.ts';
-import { IrqLine } from './IrqLine.ts';
+import { IrqLine, IrqOr } from './IrqLine.ts';
 import { InstructionClock, RealTimeClock, type GuestClock } from './Clock.ts';
 import { Timers } from './Timers.ts';
 import { GuestMemory } from './GuestMemory.ts';
@@ -21,6 +21,14 @@ import { Ps2Keyboard } from '../devices/Ps2Keyboard.ts';
 import { SystemControlPorts } from '../devices/SystemControlPorts.ts';
 import { IsaDebugExit } from '../devices/IsaDebugExit.ts';
 import { applyBootPlan, type BootPlan } from '../boot/BootPlan.ts';
+import { PciHost } from '../devices/pci/PciHost.ts';
+import { I440fx } from '../devices/pci/I440fx.ts';
+import { Piix3 } from '../devices/pci/Piix3.ts';
+import type { PciDevice } from '../devices/pci/PciDevice.ts';
+import { VirtioBlk } from '../devices/virtio/VirtioBlk.ts';
+import { VirtioPci } from '../devices/virtio/VirtioPci.ts';
+import type { BlockDevice } from '../storage/BlockDevice.ts';
+import { TrackedDisk, IoTracker } from './IoTracker.ts';
 
 export interface MachineOptions {
   /** Guest RAM in bytes (16 MiB to 2 GiB, a multiple of 1 MiB). */
@@ -45,7 +53,20 @@ export interface SliceResult {
   stop?: StopReason;
   /** Real-time mode: the vCPU is halted with nothing to do until this guest time (ns). */
   idleUntilNs?: number;
+  /**
+   * Deterministic mode: the vCPU is halted waiting for device I/O (a disk
+   * request). Await this before the next runSlices(); guest time stands
+   * still meanwhile, so runs stay identical whatever the host's I/O speed.
+   */
+  waitIo?: Promise<void>;
 }
+
+/** The first PCI slot for disks and other added devices (0: host bridge, 1: PIIX3). */
+const FIRST_FREE_SLOT = 3;
+/** Where firmware-style BAR assignment starts: I/O above the ISA range, memory at the PCI hole. */
+const PCI_IO_START = 0xc000;
+const PCI_MMIO_START = 0xe0000000;
+const PCI_MMIO_END = 0xfec00000;
 
 export const MIN_RAM = 16 << 20;
 export const MAX_RAM = 2048 * 1024 * 1024;
@@ -57,7 +78,16 @@ export class Machine {
   readonly mmio = new MmioBus();
   readonly clock: GuestClock;
   readonly timers: Timers;
+  /** ISA IRQ lines as the interrupt controllers see them: the wired-OR of every source. */
   readonly isaIrq: IrqLine[];
+  private readonly isaIrqOr: IrqOr[];
+  readonly pci: PciHost;
+  readonly i440fx: I440fx;
+  readonly piix3: Piix3;
+  /** I/O APIC inputs 16-19 (PIRQA-D); connected when the I/O APIC exists. */
+  readonly pirqLines: IrqLine[];
+  readonly disks: { blk: VirtioBlk; pci: VirtioPci }[] = [];
+  readonly io = new IoTracker();
   readonly pic = new DualPic();
   readonly pit: Pit8254;
   readonly serial: Uart16550[];
@@ -93,20 +123,23 @@ export class Machine {
     this.clock = opts.clock === 'deterministic' ? new InstructionClock(() => vcpu.icount) : new RealTimeClock();
     this.timers = new Timers(this.clock);
 
-    // ISA IRQ lines go to the 8259 pair (the I/O APIC joins when it exists).
+    // ISA IRQ lines go to the 8259 pair (the I/O APIC joins when it exists);
+    // each is a wired-OR, as PCI interrupts share them with ISA devices.
     this.isaIrq = Array.from({ length: 16 }, (_, i) => new IrqLine(`irq${i}`));
+    this.isaIrqOr = this.isaIrq.map((line) => new IrqOr(line));
     this.isaIrq.forEach((line, i) => {
       if (i !== 2) line.connect(this.pic, i);
     });
     this.pic.register(this.ports);
+    const irq = (n: number, who: string): IrqLine => this.isaIrqOr[n].input(`${who}->irq${n}`);
 
-    this.pit = new Pit8254({ clock: this.clock, timers: this.timers, out: [this.isaIrq[0]] });
+    this.pit = new Pit8254({ clock: this.clock, timers: this.timers, out: [irq(0, 'pit')] });
     this.pit.register(this.ports);
 
     this.serial = COM_PORTS.map((c, i) => {
       const u = new Uart16550({
         timers: this.timers,
-        irq: this.isaIrq[c.irq],
+        irq: irq(c.irq, `com${i + 1}`),
         name: `com${i + 1}`,
         instantTx: true,
         onTransmit: i === 0 ? opts.onSerialOutput : undefined,
@@ -117,13 +150,13 @@ export class Machine {
     // COM1 and COM3 share IRQ4, COM2 and COM4 IRQ3; the UARTs drive the line
     // only with OUT2 set, so one enabled port per IRQ works as on a PC.
 
-    this.rtc = new Rtc146818({ timers: this.timers, irq: this.isaIrq[8], ramSize: opts.ramSize });
+    this.rtc = new Rtc146818({ timers: this.timers, irq: irq(8, 'rtc'), ramSize: opts.ramSize });
     this.rtc.register(this.ports);
 
     this.i8042 = new I8042({
       keyboard: this.keyboard,
-      irq1: this.isaIrq[1],
-      irq12: this.isaIrq[12],
+      irq1: irq(1, 'kbd'),
+      irq12: irq(12, 'aux'),
       onA20: (on) => {
         this.a20ByKbc = on;
         this.updateA20();
@@ -144,6 +177,19 @@ export class Machine {
     });
     this.sysctl.register(this.ports);
 
+    // PCI: i440FX host bridge at 00:00.0, PIIX3 at 00:01.0 routing PIRQA-D.
+    this.pci = new PciHost({ ports: this.ports, mmio: this.mmio, onReset: () => this.requestReset() });
+    this.pci.register();
+    this.i440fx = new I440fx({ ramSize: opts.ramSize });
+    this.pirqLines = [0, 1, 2, 3].map((i) => new IrqLine(`pirq${'ABCD'[i]}`));
+    this.piix3 = new Piix3({
+      isaIrqs: this.isaIrq.map((_, n) => (n === 2 ? undefined : irq(n, 'piix3'))),
+      ioapicIrqs: this.pirqLines,
+    });
+    this.pci.addDevice(this.i440fx, 0);
+    this.pci.addDevice(this.piix3, 1);
+    this.pci.setIntxRouter(this.piix3);
+
     if (opts.debugExit) {
       this.debugExit = new IsaDebugExit({
         iobase: opts.debugExit.iobase,
@@ -161,6 +207,60 @@ export class Machine {
     }
     const vcpu = await Vcpu.create({ ramSize });
     return new Machine(vcpu, opts);
+  }
+
+  /**
+   * Adds a virtio-blk disk (the guest's /dev/vda, vdb… in slot order).
+   * Call before boot(); BARs are assigned at boot as firmware would.
+   */
+  addDisk(disk: BlockDevice, opts: { readOnly?: boolean; serial?: string } = {}): void {
+    const slot = FIRST_FREE_SLOT + this.disks.length;
+    if (slot > 31) throw new RangeError('no free PCI slot for another disk');
+    const blk = new VirtioBlk({ disk: new TrackedDisk(disk, this.io), readOnly: opts.readOnly, serial: opts.serial ?? `wkvm-disk${this.disks.length}` });
+    const pci = new VirtioPci({ device: blk, mem: this.memory });
+    this.pci.addDevice(pci, slot);
+    this.disks.push({ blk, pci });
+  }
+
+  /**
+   * PCI set-up as firmware does it: PIRQ routing (PIRQA-D to IRQ 10, 10,
+   * 11, 11, level-triggered in the ELCR), every BAR given an address, I/O,
+   * memory and bus mastering enabled, and the interrupt line written.
+   */
+  private pciBiosInit(): void {
+    const elcr = this.piix3.biosInit();
+    this.ports.write(0x4d0, 1, elcr & 0xff);
+    this.ports.write(0x4d1, 1, elcr >> 8);
+    let io = PCI_IO_START;
+    let mem = PCI_MMIO_START;
+    for (const dev of this.pci.devices()) {
+      if (dev === this.i440fx || dev === this.piix3) continue;
+      for (let bar = 0; bar < 6; bar++) {
+        const cfg = 0x10 + bar * 4;
+        const old = dev.configRead(cfg, 4);
+        dev.configWrite(cfg, 4, 0xffffffff);
+        const sizing = dev.configRead(cfg, 4);
+        dev.configWrite(cfg, 4, old);
+        if (sizing === 0) continue;
+        const isIo = (sizing & 1) !== 0;
+        const size = isIo ? ((~(sizing & ~3) & 0xffff) + 1) : ((~(sizing & ~0xf) >>> 0) + 1);
+        if (isIo) {
+          io = Math.ceil(io / size) * size;
+          dev.configWrite(cfg, 4, io);
+          io += size;
+        } else {
+          mem = Math.ceil(mem / size) * size;
+          if (mem + size > PCI_MMIO_END) throw new RangeError(`PCI memory window full placing ${dev.name} BAR${bar}`);
+          dev.configWrite(cfg, 4, mem);
+          mem += size;
+        }
+      }
+      dev.configWrite(0x04, 2, dev.configRead(0x04, 2) | 0x7); // I/O, memory, bus master
+    }
+  }
+
+  private pciDevices(): PciDevice[] {
+    return this.pci.devices();
   }
 
   private updateA20(): void {
@@ -184,6 +284,7 @@ export class Machine {
     this.programCom1();
     this.writeBiosDataArea();
     this.programLocalApic();
+    this.pciBiosInit();
     applyBootPlan(this.vcpu, plan);
   }
 
@@ -297,6 +398,8 @@ export class Machine {
           if (vcpu.halted) {
             const next = this.nextDeadline();
             if (deterministic) {
+              // Disk I/O in flight: wait for it with the clock stopped.
+              if (this.io.pending > 0) return { waitIo: this.io.idle() };
               if (next === Infinity) return { stop: { kind: 'poweroff' } }; // halted forever: nothing can wake it
               this.clock.idleUntil(next);
             } else {
@@ -349,6 +452,8 @@ export class Machine {
   /** Hard reset: devices and CPU to power-on state, then the same direct boot again. */
   reset(): void {
     for (const d of [this.pic, this.pit, ...this.serial, this.rtc, this.keyboard, this.i8042, this.sysctl]) d.reset();
+    this.pci.reset();
+    for (const dev of this.pciDevices()) dev.reset();
     this.a20ByKbc = this.a20ByPort92 = true;
     this.extIntRequested = false;
     this.updateA20();
