@@ -13,6 +13,8 @@ export interface BootPlan {
   regs: Partial<Record<'eax' | 'ebx' | 'ecx' | 'edx' | 'esi' | 'edi' | 'ebp' | 'esp', number>>;
   /** A GDT the loader placed in memory, and selectors for CS and the data segments. */
   gdt: { base: number; limit: number; cs: number; ds: number };
+  /** What fw_cfg reports about the kernel (QEMU's -kernel items), where it was loaded. */
+  fwCfg?: import('../devices/FwCfg.ts').FwCfgKernel;
 }
 
 /** A problem with an image the user gave: shown as one line, never a stack trace. */

@@ -3,7 +3,7 @@
 // the setup header, e820 map, command line and initrd, and enter the 32-bit
 // entry point in flat protected mode, as QEMU's -kernel does.
 import { BootError, flatGdt, type BootPlan } from './BootPlan.ts';
-import { e820Map, type E820Entry, HIGH_MEMORY, PCI_HOLE_START } from './MemoryMap.ts';
+import { e820Map, type E820Entry, E820_RAM, HIGH_MEMORY, PCI_HOLE_START } from './MemoryMap.ts';
 
 // struct setup_header fields (offsets in the bzImage and in boot_params).
 const SETUP_SECTS = 0x1f1;
@@ -118,15 +118,26 @@ export function planLinuxBoot(image: Uint8Array, opts: LinuxBootOptions): BootPl
     { addr: LINUX_CMDLINE_ADDR, bytes: Uint8Array.from([...cmdBytes, 0]), what: 'command line' },
   ];
 
+  let initrdAddr: number | undefined;
   if (opts.initrd && opts.initrd.length > 0) {
     // As high as allowed (initrd_addr_max, below the PCI hole), page aligned,
-    // above everything the kernel will decompress into.
-    const maxAddr = Math.min(dv.getUint32(INITRD_ADDR_MAX, true) || 0x37ffffff, below4g - 1);
-    const addr = Math.floor((maxAddr + 1 - opts.initrd.length) / 4096) * 4096;
+    // inside one RAM region of the map (not over the ACPI tables), above
+    // everything the kernel will decompress into.
+    const maxEnd = Math.min((dv.getUint32(INITRD_ADDR_MAX, true) || 0x37ffffff) + 1, below4g);
     const kernelEnd = KERNEL_ADDR + Math.max(initSize, kernel.length);
-    if (addr < kernelEnd) {
+    let addr = -1;
+    for (const r of [...e820].filter((e) => e.type === E820_RAM).sort((a, b) => b.addr - a.addr)) {
+      const top = Math.min(r.addr + r.size, maxEnd);
+      const at = Math.floor((top - opts.initrd.length) / 4096) * 4096;
+      if (at >= Math.max(r.addr, kernelEnd)) {
+        addr = at;
+        break;
+      }
+    }
+    if (addr < 0) {
       throw new BootError(`${ramSize >> 20} MiB of RAM is too little for the kernel and a ${Math.ceil(opts.initrd.length / 1048576)} MiB initrd`);
     }
+    initrdAddr = addr;
     zdv.setUint32(RAMDISK_IMAGE, addr, true);
     zdv.setUint32(RAMDISK_SIZE, opts.initrd.length, true);
     loads.push({ addr, bytes: opts.initrd, what: 'initrd' });
@@ -139,5 +150,15 @@ export function planLinuxBoot(image: Uint8Array, opts: LinuxBootOptions): BootPl
     // The 32-bit protocol: ESI = boot_params; EBP, EDI, EBX = 0.
     regs: { esi: LINUX_ZERO_PAGE_ADDR, ebp: 0, edi: 0, ebx: 0 },
     gdt: { base: LINUX_GDT_ADDR, limit: 31, cs: 0x10, ds: 0x18 },
+    fwCfg: {
+      setup: image.subarray(0, setupSize),
+      setupAddr: LINUX_ZERO_PAGE_ADDR,
+      kernel,
+      kernelAddr: KERNEL_ADDR,
+      initrd: opts.initrd,
+      initrdAddr,
+      cmdline,
+      cmdlineAddr: LINUX_CMDLINE_ADDR,
+    },
   };
 }

@@ -3,7 +3,7 @@
 // an ELF32 executable, and the multiboot information structure with memory
 // sizes, the memory map, the command line and modules.
 import { BootError, flatGdt, type BootPlan } from './BootPlan.ts';
-import { e820Map, type E820Entry, HIGH_MEMORY, PCI_HOLE_START } from './MemoryMap.ts';
+import { e820Map, type E820Entry, E820_RAM, HIGH_MEMORY, PCI_HOLE_START } from './MemoryMap.ts';
 
 const HEADER_MAGIC = 0x1badb002;
 const BOOTLOADER_MAGIC = 0x2badb002;
@@ -65,7 +65,11 @@ export function planMultibootBoot(image: Uint8Array, opts: MultibootOptions): Bo
   if (required & ~SUPPORTED_REQUIRED & ~F_VIDEO_MODE) {
     throw new BootError(`multiboot kernel requires features this loader lacks (flags 0x${flags.toString(16)})`);
   }
-  const below4g = Math.min(opts.ramSize, PCI_HOLE_START);
+  const e820 = opts.e820 ?? e820Map(opts.ramSize);
+  // Kernel and modules live in the RAM region that starts at 1 MiB (the
+  // machine's ACPI tables may follow it).
+  const high = e820.find((e) => e.type === E820_RAM && e.addr === HIGH_MEMORY);
+  const below4g = Math.min(high ? high.addr + high.size : opts.ramSize, PCI_HOLE_START);
   const segments: Segment[] = [];
   let entry: number;
 
@@ -128,7 +132,6 @@ export function planMultibootBoot(image: Uint8Array, opts: MultibootOptions): Bo
     info.u32(mbi + 24, table);
     mbiFlags |= MBI_MODS;
   }
-  const e820 = opts.e820 ?? e820Map(opts.ramSize);
   const mmap = info.alloc(24 * e820.length);
   e820.forEach((e, i) => {
     const o = mmap + i * 24;
@@ -148,6 +151,7 @@ export function planMultibootBoot(image: Uint8Array, opts: MultibootOptions): Bo
     entry,
     regs: { eax: BOOTLOADER_MAGIC, ebx: MULTIBOOT_INFO_ADDR },
     gdt: { base: MULTIBOOT_GDT_ADDR, limit: 31, cs: 0x10, ds: 0x18 },
+    fwCfg: { kernel: image, kernelEntry: entry, cmdline: opts.cmdline },
   };
 }
 

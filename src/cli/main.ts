@@ -28,7 +28,7 @@ async function readInput(path: string, what: string): Promise<Uint8Array> {
   }
 }
 
-async function planBoot(opts: WkvmOptions): Promise<BootPlan> {
+async function planBoot(opts: WkvmOptions, mem: Machine['bootInfo']): Promise<BootPlan> {
   const bundled = opts.kernel === undefined;
   const kernelPath = opts.kernel ?? BUNDLED.kernel;
   const kernel = await readInput(kernelPath, bundled ? 'bundled kernel' : '-kernel');
@@ -36,10 +36,11 @@ async function planBoot(opts: WkvmOptions): Promise<BootPlan> {
   const initrd = initrdPath ? await readInput(initrdPath, bundled ? 'bundled initrd' : '-initrd') : undefined;
   const cmdline = opts.append ?? (bundled ? BUNDLED.append : '');
   try {
-    if (isBzImage(kernel)) return planLinuxBoot(kernel, { ramSize: opts.memory, cmdline, initrd });
+    if (isBzImage(kernel)) return planLinuxBoot(kernel, { ...mem, cmdline, initrd });
     if (findMultibootHeader(kernel) >= 0) {
       return planMultibootBoot(kernel, {
-        ramSize: opts.memory,
+        ramSize: mem.ramSize,
+        e820: mem.e820,
         cmdline: `${kernelPath} ${cmdline}`.trim(),
         modules: initrd ? [{ bytes: initrd, cmdline: initrdPath }] : [],
       });
@@ -65,8 +66,6 @@ async function main(argv: string[]): Promise<number> {
   if (opts.memory < MIN_RAM || opts.memory > MAX_RAM || opts.memory % (1 << 20) !== 0) {
     throw new FatalError(`-m: ${opts.memory / 1048576} MiB: memory must be a whole number of MiB from ${MIN_RAM >> 20}M to ${MAX_RAM / 1048576}M`);
   }
-  const plan = await planBoot(opts);
-
   const out = process.stdout;
   const machine = await Machine.create({
     ramSize: opts.memory,
@@ -74,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
     onSerialOutput: (b) => out.write(Uint8Array.of(b)),
     debugExit: opts.debugExit,
   });
+  const plan = await planBoot(opts, machine.bootInfo);
   const disks: BlockDevice[] = [];
   for (const d of opts.drives) {
     let disk: BlockDevice;

@@ -29,6 +29,12 @@ import { VirtioBlk } from '../devices/virtio/VirtioBlk.ts';
 import { VirtioPci } from '../devices/virtio/VirtioPci.ts';
 import type { BlockDevice } from '../storage/BlockDevice.ts';
 import { TrackedDisk, IoTracker } from './IoTracker.ts';
+import { IoApic82093, IOAPIC_DEFAULT_ADDRESS } from '../devices/IoApic82093.ts';
+import { AcpiPm } from '../devices/AcpiPm.ts';
+import { FwCfg } from '../devices/FwCfg.ts';
+import { buildAcpiTables, type AcpiTablesResult } from '../firmware/AcpiTables.ts';
+import { buildMpTable, type MpTableResult } from '../firmware/MpTable.ts';
+import { e820Map, PCI_HOLE_START, type E820Entry } from '../boot/MemoryMap.ts';
 
 export interface MachineOptions {
   /** Guest RAM in bytes (16 MiB to 2 GiB, a multiple of 1 MiB). */
@@ -61,6 +67,11 @@ export interface SliceResult {
   waitIo?: Promise<void>;
 }
 
+const IOAPIC_ID = 1;
+const SCI_IRQ = 9;
+/** RAM reserved at the top of low memory for the ACPI tables (64 KiB). */
+const ACPI_AREA_SIZE = 0x10000;
+
 /** The first PCI slot for disks and other added devices (0: host bridge, 1: PIIX3). */
 const FIRST_FREE_SLOT = 3;
 /** Where firmware-style BAR assignment starts: I/O above the ISA range, memory at the PCI hole. */
@@ -87,6 +98,14 @@ export class Machine {
   /** I/O APIC inputs 16-19 (PIRQA-D); connected when the I/O APIC exists. */
   readonly pirqLines: IrqLine[];
   readonly disks: { blk: VirtioBlk; pci: VirtioPci }[] = [];
+  readonly ioapic: IoApic82093;
+  readonly acpiPm: AcpiPm;
+  readonly fwCfg: FwCfg;
+  /** The firmware tables the machine presents (built once; copied into RAM at every boot). */
+  readonly acpi: AcpiTablesResult;
+  readonly mpTable: MpTableResult;
+  /** The memory map for boot loaders: RAM, the BIOS areas and the ACPI tables. */
+  readonly e820: E820Entry[];
   readonly io = new IoTracker();
   readonly pic = new DualPic();
   readonly pit: Pit8254;
@@ -190,6 +209,31 @@ export class Machine {
     this.pci.addDevice(this.piix3, 1);
     this.pci.setIntxRouter(this.piix3);
 
+    // The I/O APIC (82093AA) sees every ISA IRQ (IRQ0 on pin 2, per the
+    // MADT override) and PIRQA-D on pins 16-19, as on PIIX boards with one.
+    this.ioapic = new IoApic82093({ bus: this.apicBus, id: IOAPIC_ID });
+    this.ioapic.register(this.mmio, IOAPIC_DEFAULT_ADDRESS);
+    this.isaIrq.forEach((line, n) => {
+      if (n !== 2) line.connect(this.ioapic, n === 0 ? 2 : n);
+    });
+    this.pirqLines.forEach((line, i) => line.connect(this.ioapic, 16 + i));
+    this.apicEoiHandler = (vector) => this.ioapic.endOfInterrupt(vector);
+
+    // ACPI fixed hardware at 0x600, SCI on IRQ 9; S5 powers the machine off.
+    this.acpiPm = new AcpiPm({ timers: this.timers, sci: irq(SCI_IRQ, 'acpi'), onPowerOff: () => (this.pendingStop ??= { kind: 'poweroff' }) });
+    this.acpiPm.register(this.ports);
+
+    // Firmware tables: ACPI just below the top of low RAM (marked ACPI in
+    // e820), the RSDP and the MP table in the BIOS area.
+    const below4g = Math.min(opts.ramSize, PCI_HOLE_START);
+    const tableBase = below4g - ACPI_AREA_SIZE;
+    this.acpi = buildAcpiTables({ cpus: 1, ioApicAddress: IOAPIC_DEFAULT_ADDRESS, ioApicId: IOAPIC_ID, pmBase: 0x600, sciIrq: SCI_IRQ, tableBase });
+    this.mpTable = buildMpTable({ cpus: 1, ioApicId: IOAPIC_ID, ioApicAddress: IOAPIC_DEFAULT_ADDRESS, sciIrq: SCI_IRQ });
+    this.e820 = e820Map(opts.ramSize, { addr: tableBase, size: ACPI_AREA_SIZE });
+
+    this.fwCfg = new FwCfg({ memory: this.memory, ramSize: opts.ramSize, nbCpus: 1, nographic: true });
+    this.fwCfg.register(this.ports);
+
     if (opts.debugExit) {
       this.debugExit = new IsaDebugExit({
         iobase: opts.debugExit.iobase,
@@ -278,6 +322,8 @@ export class Machine {
    */
   boot(plan: BootPlan): void {
     this.bootPlan = plan;
+    this.writeFirmwareTables();
+    if (plan.fwCfg) this.fwCfg.setKernel(plan.fwCfg);
     this.pic.biosInit();
     this.pit.biosInit();
     this.i8042.biosInit();
@@ -339,6 +385,18 @@ export class Machine {
     this.ports.write(p + 3, 1, 0x03);
     this.ports.write(p + 2, 1, 0xc7);
     this.ports.write(p + 4, 1, 0x03);
+  }
+
+  /** What boot loaders need to know of this machine's memory: pass to planLinuxBoot/planMultibootBoot. */
+  get bootInfo(): { ramSize: number; e820: E820Entry[]; rsdp: number } {
+    return { ramSize: this.opts.ramSize, e820: this.e820, rsdp: this.acpi.rsdpAddr };
+  }
+
+  private writeFirmwareTables(): void {
+    const m = this.memory;
+    m.write(this.acpi.rsdpAddr, this.acpi.rsdp);
+    for (const t of this.acpi.tables) m.write(t.addr, t.bytes);
+    m.write(this.mpTable.floatingAddr, this.mpTable.bytes);
   }
 
   private writeBiosDataArea(): void {
@@ -454,6 +512,9 @@ export class Machine {
     for (const d of [this.pic, this.pit, ...this.serial, this.rtc, this.keyboard, this.i8042, this.sysctl]) d.reset();
     this.pci.reset();
     for (const dev of this.pciDevices()) dev.reset();
+    this.ioapic.reset();
+    this.acpiPm.reset();
+    this.fwCfg.reset();
     this.a20ByKbc = this.a20ByPort92 = true;
     this.extIntRequested = false;
     this.updateA20();

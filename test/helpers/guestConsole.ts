@@ -31,7 +31,7 @@ export class GuestConsole {
     const kernel = new Uint8Array(readFileSync(opts.kernel ?? BUNDLED_KERNEL));
     const initrd = new Uint8Array(readFileSync(opts.initrd ?? BUNDLED_INITRD));
     opts.setup?.(machine);
-    machine.boot(planLinuxBoot(kernel, { ramSize, cmdline: opts.cmdline ?? 'console=ttyS0', initrd }));
+    machine.boot(planLinuxBoot(kernel, { ...machine.bootInfo, cmdline: opts.cmdline ?? 'console=ttyS0', initrd }));
     return gc;
   }
 
