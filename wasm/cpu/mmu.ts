@@ -123,7 +123,7 @@ export function clearLog(): void {
   store<u32>(cpu + LOG_COUNT, 0);
 }
 
-export function logPending(): bool {
+@inline export function logPending(): bool {
   return load<u32>(cpu + LOG_COUNT) != 0;
 }
 

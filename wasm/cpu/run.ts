@@ -40,8 +40,12 @@ function handleFault(): u32 {
   let err = faultError;
   let hasErr = faultHasError;
   eip = insnStart;
-  for (;;) {
+  // Benign exceptions during delivery are handled one after another, which
+  // could go on forever (a synthetic #MC while delivering #MC); real CPUs
+  // cannot nest that deep, so a bound that ends in shutdown loses nothing.
+  for (let depth = 0; depth < 8; depth++) {
     clearFault();
+    accessIndex = 0;
     deliverEvent(<u32>vec, EV_EXCEPTION, hasErr, err);
     if (!abortInsn) return 0;
     if (pendingExit != 0) {
@@ -69,6 +73,7 @@ function serviceEvents(): u32 {
     store<u32>(cpu + RUN_INJECT_NMI, 0);
     store<u32>(cpu + V_NMI_MASKED, 1);
     insnStart = eip;
+    accessIndex = 0;
     deliverEvent(EXC_NMI, EV_EXTERNAL, false, 0);
     return abortInsn ? handleFault() : 0;
   }
@@ -82,6 +87,7 @@ function serviceEvents(): u32 {
   }
   if (v >= 0) {
     insnStart = eip;
+    accessIndex = 0;
     deliverEvent(<u32>v, EV_EXTERNAL, false, 0);
     return abortInsn ? handleFault() : 0;
   }
@@ -162,6 +168,9 @@ export function run(base: u32): u32 {
       }
       clearLog();
       reason = handleFault();
+      // A fault consumes budget like an instruction: a handler that faults
+      // again and again must not keep run() from returning.
+      sliceRetired++;
       if (reason != 0) break;
       if (exitAfter != 0) { reason = exitAfter; break; }
       continue;
@@ -173,8 +182,11 @@ export function run(base: u32): u32 {
       const dr6 = cpu + V_DR + 6 * 8;
       store<u32>(dr6, load<u32>(dr6) | 0x4000);
       insnStart = eip;
+      accessIndex = 0;
       deliverEvent(EXC_DB, EV_EXCEPTION, false, 0);
       if (abortInsn) { reason = handleFault(); if (reason != 0) break; }
+      // The #DB handler runs now: a HLT it followed is no longer halted.
+      if (exitAfter == EXIT_HLT && load<u32>(cpu + V_HALTED) == 0) exitAfter = 0;
     }
     if (exitAfter != 0) {
       // HLT with an interrupt already pending: the next boundary delivers it
