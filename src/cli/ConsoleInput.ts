@@ -3,6 +3,7 @@
 // a Ctrl-A to the guest).
 
 const CTRL_A = 0x01;
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
 const ESCAPE_HELP = `\r\nC-a h    print this help\r\nC-a x    exit emulator\r\nC-a C-a  sends C-a\r\n`;
 
@@ -38,8 +39,17 @@ export class ConsoleInput {
     this.stream.pause();
   }
 
-  /** Resolves after `ms` or as soon as input arrives. */
+  /**
+   * Resolves after `ms` or as soon as input arrives. Node's timers cannot
+   * sleep less than about a millisecond, which would make a guest's 1 kHz
+   * timer lose ticks, so short waits block precisely with Atomics.wait (the
+   * console input is read at most a couple of milliseconds late).
+   */
   waitFor(ms: number): Promise<void> {
+    if (ms < 2) {
+      if (ms > 0) Atomics.wait(SLEEPER, 0, 0, ms);
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       const self = this;

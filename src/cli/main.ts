@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, UsageError, HELP, type WkvmOptions } from './options.ts';
 import { Machine, MIN_RAM, MAX_RAM } from '../vmm/Machine.ts';
+import { RealTimeClock } from '../vmm/Clock.ts';
 import { BootError, type BootPlan } from '../boot/BootPlan.ts';
 import { isBzImage, planLinuxBoot } from '../boot/LinuxBoot.ts';
 import { findMultibootHeader, planMultibootBoot } from '../boot/Multiboot.ts';
@@ -113,7 +114,10 @@ async function main(argv: string[]): Promise<number> {
       if (r.waitIo) {
         await r.waitIo;
       } else if (r.idleUntilNs !== undefined) {
-        const ms = Math.min(10, Math.max(0, (r.idleUntilNs - machine.clock.nowNs()) / 1e6));
+        // Idle until the guest's next deadline arrives on the host's clock.
+        const clock = machine.clock;
+        const now = clock instanceof RealTimeClock ? clock.wallNs() : clock.nowNs();
+        const ms = Math.min(10, Math.max(0, (r.idleUntilNs - now) / 1e6));
         await input.waitFor(ms);
       } else {
         await new Promise<void>((resolve) => setImmediate(resolve));

@@ -41,13 +41,38 @@ export class InstructionClock implements GuestClock {
   }
 }
 
-/** Host time (performance.now), from the moment the clock is made. */
+/**
+ * Real time, as one timeline shared with the core. Within a run slice the
+ * core extrapolates guest time from the instructions it executes (its TSC
+ * and APIC timer read that); between slices the machine moves guest time to
+ * where the core left it (advance) and then up to the host's clock
+ * (catchUp). Devices reading nowNs() during an exit therefore see the same
+ * time as the guest's TSC did an instruction earlier — a PIT read and an
+ * RDTSC never disagree, so calibration against the PIT and the clocksource
+ * watchdog work — and guest time never runs backwards.
+ */
 export class RealTimeClock implements GuestClock {
   readonly deterministic = false;
   private readonly start = performance.now();
+  private guestNs = 0;
+
+  /** Host time since the clock was made, in ns. */
+  wallNs(): number {
+    return (performance.now() - this.start) * 1e6;
+  }
 
   nowNs(): number {
-    return (performance.now() - this.start) * 1e6;
+    return this.guestNs;
+  }
+
+  /** Guest time is at least `ns` (never moves back). */
+  advance(ns: number): void {
+    if (ns > this.guestNs) this.guestNs = ns;
+  }
+
+  /** Guest time moves up to the host's clock (when it is ahead). */
+  catchUp(): void {
+    this.advance(this.wallNs());
   }
 
   idleUntil(_ns: number): void {}

@@ -360,8 +360,10 @@ export class Machine {
 
   /** The guest clock for the core (Vcpu.setTime) before each run. */
   private syncTime(): void {
-    const nsPerInsn = this.clock instanceof InstructionClock ? this.clock.nsPerInstruction : this.realNsPerInsn;
-    this.vcpu.setTime(this.clock.nowNs(), nsPerInsn);
+    const c = this.clock;
+    if (c instanceof RealTimeClock) c.catchUp();
+    const nsPerInsn = c instanceof InstructionClock ? c.nsPerInstruction : this.realNsPerInsn;
+    this.vcpu.setTime(c.nowNs(), nsPerInsn);
   }
 
   /** Real time: refines the ns-per-instruction estimate from a slice that ran `ns` for `insns`. */
@@ -434,10 +436,14 @@ export class Machine {
       let budget = 200_000;
       if (deterministic) budget = Math.min(budget, (this.clock as InstructionClock).instructionsUntil(deadline));
       this.syncTime();
-      const t0 = deterministic ? 0 : this.clock.nowNs();
       const i0 = deterministic ? 0n : vcpu.icount;
+      const w0 = deterministic ? 0 : (this.clock as RealTimeClock).wallNs();
       const reason = vcpu.run(budget);
-      if (!deterministic) this.measureSpeed(this.clock.nowNs() - t0, Number(vcpu.icount - i0));
+      if (!deterministic) {
+        // Guest time continues from where the core's extrapolation left it.
+        (this.clock as RealTimeClock).advance(vcpu.timeNs);
+        this.measureSpeed((this.clock as RealTimeClock).wallNs() - w0, Number(vcpu.icount - i0));
+      }
       switch (reason) {
         case abi.EXIT_IO: {
           const size = vcpu.exitSize as AccessSize;
