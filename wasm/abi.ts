@@ -144,6 +144,12 @@ export const V_TLB = 0x10000;
 export const TLB_ENTRIES = 4096;
 export const TLB_ENTRY_SIZE = 16; // u32 read tag, u32 write tag, u32 host addend, u32 spare
 export const TLB_SET_SIZE = 0x10000; // TLB_ENTRIES * TLB_ENTRY_SIZE
+/**
+ * A third set that never hits, at V_TLB + 2 * TLB_SET_SIZE: CPL 3 uses it
+ * while alignment checking (CR0.AM and EFLAGS.AC) is on, so every access
+ * reaches the slow path, where alignment is checked.
+ */
+export const TLB_MISS_SET = 2;
 
 // Exit reasons.
 export const EXIT_NONE = 0;

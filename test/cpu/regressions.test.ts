@@ -50,3 +50,31 @@ test('HLT with TF set: the #DB handler runs, so the exit is not HLT while not ha
   assert.equal(reason, abi.EXIT_BUDGET);
   assert.equal(vm.eip, 0x500);
 });
+
+test('alignment check: CR0.AM and EFLAGS.AC at CPL 3 fault misaligned data accesses with #AC(0)', async () => {
+  const vm = await Vcpu.create({ ramSize: 16 << 20 });
+  // mov eax,[0x2001]; int3  — then the same aligned, then a misaligned push.
+  const prog = Uint8Array.of(0xa1, 0x01, 0x20, 0x00, 0x00, 0xcc);
+  const run = (eflags: number, am: boolean, cpl: number, code = prog, esp = 0x8000) => {
+    vm.reset();
+    vm.setFlat32(cpl);
+    vm.writePhys(0x1000, code);
+    vm.setCr(0, (vm.getCr(0) & ~abi.CR0_AM) | (am ? abi.CR0_AM : 0));
+    vm.eip = 0x1000;
+    vm.setReg(abi.REG_ESP, esp);
+    vm.eflags = eflags;
+    vm.exceptionExitMask = 0xffffffff;
+    assert.equal(vm.run(100), abi.EXIT_EXCEPTION);
+    return { vector: vm.exitVector, error: vm.exitErrorCode, eip: vm.eip };
+  };
+  const AC = abi.FLAG_AC | 2;
+  assert.deepEqual(run(AC, true, 3), { vector: abi.EXC_AC, error: 0, eip: 0x1000 }, 'CPL 3, AM, AC: #AC(0) at the instruction');
+  assert.equal(run(AC, false, 3).vector, abi.EXC_BP, 'no AM: no check');
+  assert.equal(run(2, true, 3).vector, abi.EXC_BP, 'no AC: no check');
+  assert.equal(run(AC, true, 0).vector, abi.EXC_BP, 'CPL 0: no check');
+  const aligned = Uint8Array.of(0xa1, 0x04, 0x20, 0x00, 0x00, 0xcc);
+  assert.equal(run(AC, true, 3, aligned).vector, abi.EXC_BP, 'aligned: no fault');
+  assert.equal(run(AC, true, 3, Uint8Array.of(0x50, 0xcc), 0x8002).vector, abi.EXC_AC, 'a misaligned stack push faults too');
+  // Code fetched at odd addresses is never checked (instruction fetches are exempt).
+  assert.equal(run(AC, true, 3, Uint8Array.of(0x90, 0x90, 0x90, 0xcc)).vector, abi.EXC_BP);
+});

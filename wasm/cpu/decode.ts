@@ -5,9 +5,9 @@
 // subtract, one compare and one load. Leaving the window (or any TLB/CS
 // change, which empties it) goes through the checked slow path.
 import {
-  V_SEGS, SEG_SIZE, SEG_LIMIT, SEG_CS, SEG_DS, SEG_SS, EXC_GP, TLB_ENTRIES, TLB_ENTRY_SIZE,
+  V_SEGS, SEG_SIZE, SEG_LIMIT, SEG_CS, SEG_DS, SEG_SS, EXC_GP, TLB_ENTRIES, TLB_ENTRY_SIZE, V_TLB, TLB_SET_SIZE,
 } from '../abi';
-import { cpu, eip, insnStart, csBase, tlbBase, addr32, segOverride, setFault, abortInsn, reg32, reg16 } from './state';
+import { cpu, cpl, eip, insnStart, csBase, tlbBase, addr32, segOverride, setFault, abortInsn, reg32, reg16 } from './state';
 import { readLin } from './mmu';
 
 let fetchStart: u32 = 0;
@@ -62,7 +62,8 @@ function fetchSlow(): u32 {
   const b = <u32>readLin<u8>(lin);
   if (abortInsn) return 0;
   // If the page is cached as RAM, open a window over it.
-  const e = tlbBase + ((lin >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_SIZE;
+  // Instruction fetches are never alignment-checked: use the CPL's real set.
+  const e = cpu + V_TLB + (cpl == 3 ? TLB_SET_SIZE : 0) + ((lin >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_SIZE;
   if (load<u32>(e) == (lin & 0xfffff000)) {
     let start = eip - (lin & 0xfff);
     let len: u32 = 0x1000;

@@ -11,7 +11,7 @@ import {
   FLAG_CF, FLAG_PF, FLAG_AF, FLAG_ZF, FLAG_SF, FLAG_OF, FLAGS_ARITH,
 } from '../abi';
 import { cpu, bitsOf, refreshMode } from './state';
-import { FLAG_VM } from '../abi';
+import { FLAG_VM, FLAG_AC } from '../abi';
 
 @inline function sizeMask(bits: u32): u32 {
   return bits == 32 ? 0xffffffff : (<u32>1 << bits) - 1;
@@ -147,7 +147,7 @@ export function setEflagsRaw(v: u32): void {
 export function writeEflags(v: u32): void {
   const old = load<u32>(cpu + V_FLAGS);
   setEflagsRaw(v);
-  if ((old ^ v) & FLAG_VM) refreshMode();
+  if ((old ^ v) & (FLAG_VM | FLAG_AC)) refreshMode();
 }
 
 /** Makes every arithmetic flag explicit so individual bits can be changed. */

@@ -16,10 +16,10 @@ import {
   GLOBAL_BLOCK, G_RAM_SIZE, G_A20_MASK, G_ROM_ALIAS_BASE, G_ROM_ALIAS_SIZE, G_ROM_ALIAS_TARGET,
   G_MMIO_HOLE_START, G_MMIO_HOLE_END, RAM_BASE,
   V_TLB, TLB_ENTRIES, TLB_ENTRY_SIZE, TLB_SET_SIZE, V_CR0, V_CR2, V_CR3, V_CR4,
-  CR0_WP, CR4_PSE, CR4_PGE, EXC_PF, EXIT_MMIO, EXIT_IO,
+  CR0_WP, CR4_PSE, CR4_PGE, EXC_PF, EXC_AC, EXIT_MMIO, EXIT_IO,
   EXIT_REASON, EXIT_PORT, EXIT_SIZE, EXIT_WRITE, EXIT_ADDR, EXIT_DATA, RUN_MMIO_LOG,
 } from '../abi';
-import { cpu, tlbBase, paging, cpl, setFault, setPendingExit, accessIndex, abortInsn } from './state';
+import { cpu, tlbBase, paging, cpl, alignCheck, setFault, setPendingExit, accessIndex, abortInsn } from './state';
 import { isApicPage, apicMmioRead, apicMmioWrite } from './apic';
 
 const INVALID_TAG: u32 = 1;
@@ -131,7 +131,8 @@ export function clearLog(): void {
 
 export function flushTlbAll(keepGlobal: bool): void {
   const start = cpu + V_TLB;
-  const end = start + 2 * TLB_SET_SIZE;
+  // All three sets: the never-hit set is kept invalid by the same sweep.
+  const end = start + 3 * TLB_SET_SIZE;
   for (let e = start; e < end; e += TLB_ENTRY_SIZE) {
     if (keepGlobal && load<u32>(e, 12) == TLB_GLOBAL) continue;
     store<u32>(e, INVALID_TAG);
@@ -323,6 +324,7 @@ function probePage(lin: u32, user: bool): bool {
 
 function readLinSlow<T>(lin: u32, user: bool): T {
   const n = <u32>sizeof<T>();
+  if (user && alignCheck && (lin & (n - 1)) != 0) { setFault(EXC_AC, 0, true); return <T>0; }
   if (((lin ^ (lin + n - 1)) & 0xfffff000) != 0) {
     // Crosses a page: byte by byte, both pages translated first.
     let v: u64 = 0;
@@ -351,6 +353,7 @@ function readByteSlow(lin: u32, user: bool): u32 {
 
 function writeLinSlow<T>(lin: u32, v: T, user: bool): void {
   const n = <u32>sizeof<T>();
+  if (user && alignCheck && (lin & (n - 1)) != 0) { setFault(EXC_AC, 0, true); return; }
   if (((lin ^ (lin + n - 1)) & 0xfffff000) != 0) {
     // Crosses a page: check both pages before writing anything.
     if (!translate(lin, true, user)) return;

@@ -7,7 +7,7 @@
 // vCPU can move between instances of this module between runs.
 import {
   V_GPR, V_RIP, V_CR0, V_CR4, V_CPL, V_SEGS, SEG_SIZE, SEG_ATTR, SEG_BASE, SEG_CS, SEG_SS,
-  CR0_PE, CR0_PG, FLAG_VM, V_FLAGS, V_TLB, TLB_SET_SIZE, ATTR_D,
+  CR0_PE, CR0_PG, CR0_AM, FLAG_AC, TLB_MISS_SET, FLAG_VM, V_FLAGS, V_TLB, TLB_SET_SIZE, ATTR_D,
 } from '../abi';
 
 /** Base address of the vCPU block being run. */
@@ -25,6 +25,7 @@ export let code32 = false; // CS.D: default operand and address size
 export let stack32 = false; // SS.B: ESP or SP
 export let cpl: u32 = 0;
 export let tlbBase: u32 = 0; // TLB set for the current CPL
+export let alignCheck = false; // #AC on misaligned CPL 3 accesses
 export let csBase: u32 = 0;
 
 // Prefix/decoder scratch for the current instruction.
@@ -80,7 +81,9 @@ export function refreshMode(): void {
   stack32 = !v86Mode && (ssAttr & ATTR_D) != 0;
   cpl = load<u32>(cpu + V_CPL);
   csBase = <u32>load<u64>(cpu + V_SEGS + SEG_CS * SEG_SIZE + SEG_BASE);
-  tlbBase = cpu + V_TLB + (cpl == 3 ? TLB_SET_SIZE : 0);
+  // Alignment checking applies to CPL 3 data accesses with CR0.AM and EFLAGS.AC.
+  alignCheck = cpl == 3 && (cr0 & CR0_AM) != 0 && (load<u32>(cpu + V_FLAGS) & FLAG_AC) != 0;
+  tlbBase = cpu + V_TLB + (alignCheck ? TLB_MISS_SET * TLB_SET_SIZE : cpl == 3 ? TLB_SET_SIZE : 0);
 }
 
 // --- registers -------------------------------------------------------------
