@@ -95,6 +95,7 @@ export const V_MTRR_FIXED = 0x2e8; // 11 x u64 (0x250, 0x258, 0x259, 0x268..0x26
 export const V_MTRR_VAR = 0x340; // 16 x u64 (base/mask pairs 0x200..0x20F)
 export const V_MISC_ENABLE = 0x3c0; // u64
 export const V_TSC_LAST = 0x3c8; // u64: the last TSC value read (RDTSC never goes backwards)
+export const V_PERF = 0x3d8; // 4 x u64: P6 PERFCTR0/1 (0xC1/0xC2) then EVNTSEL0/1 (0x186/0x187)
 export const V_TIME_LAST = 0x3d0; // u64: guest ns at the end of the last run() (the core's time never goes backwards)
 export const V_FPU = 0x400; // 512 bytes, FXSAVE layout (x87/SSE issue)
 export const V_APIC = 0x1000; // 4 KiB local APIC register page: registers at their architectural offsets (APIC_* below)

@@ -471,3 +471,20 @@ test('fetch window: a CS base below a page start does not read past the page (A2
   expectInt3(vm, vm.run(100), 0x14);
   assert.equal(vm.getReg(EAX) & 0xffff, 0x1234);
 });
+
+test('P6 performance-counter MSRs keep what is written (Linux probes them)', async () => {
+  const vm = await Vcpu.create({ ramSize: 16 << 20 });
+  vm.setFlat32(0);
+  // mov ecx,0x186; mov eax,0x430076; xor edx,edx; wrmsr; xor eax,eax; rdmsr; mov ebx,eax;
+  // mov ecx,0xc1; mov eax,-1; mov edx,-1; wrmsr; rdmsr; int3
+  vm.writePhys(0x1000, Uint8Array.of(
+    0xb9, 0x86, 0x01, 0x00, 0x00, 0xb8, 0x76, 0x00, 0x43, 0x00, 0x31, 0xd2, 0x0f, 0x30, 0x31, 0xc0, 0x0f, 0x32, 0x89, 0xc3,
+    0xb9, 0xc1, 0x00, 0x00, 0x00, 0xb8, 0xff, 0xff, 0xff, 0xff, 0xba, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x30, 0x0f, 0x32, 0xcc));
+  vm.eip = 0x1000;
+  vm.exceptionExitMask = 0xffffffff;
+  assert.equal(vm.run(100), abi.EXIT_EXCEPTION);
+  assert.equal(vm.exitVector, abi.EXC_BP);
+  assert.equal(vm.getReg(abi.REG_EBX), 0x430076, 'EVNTSEL0 reads back');
+  assert.equal(vm.getReg(abi.REG_EAX), 0xffffffff);
+  assert.equal(vm.getReg(abi.REG_EDX), 0xff, 'PERFCTR0 is 40 bits wide');
+});

@@ -1,5 +1,5 @@
 // CPUID, the time-stamp counter, MSRs, RDPMC, HLT, BOUND, CMPXCHG8B.
-import {
+import { V_PERF,
   V_HALTED, EXIT_HLT, EXC_GP, EXC_BR, V_CR4, CR4_TSD, CR4_PCE,
   V_APIC_BASE_MSR, V_SYSENTER_CS, V_SYSENTER_ESP, V_SYSENTER_EIP, V_PAT, V_MTRR_DEF_TYPE,
   V_MTRR_FIXED, V_MTRR_VAR, V_MISC_ENABLE, VCPU_BLOCKS, VCPU_BLOCK_SIZE,
@@ -174,6 +174,18 @@ const MSR_SYSENTER_CS: u32 = 0x174;
 const MSR_SYSENTER_ESP: u32 = 0x175;
 const MSR_SYSENTER_EIP: u32 = 0x176;
 const MSR_MISC_ENABLE: u32 = 0x1a0;
+// P6 performance monitoring: two counters and their event selects. They are
+// kept as written but do not count (the CPUID leaf does not advertise
+// architectural perfmon); Linux's P6 PMU probe reads and writes them.
+const MSR_PERFCTR0: u32 = 0xc1;
+const MSR_EVNTSEL0: u32 = 0x186;
+
+/** Offset in the vCPU block of a P6 performance MSR, or -1. */
+function perfSlot(msr: u32): i32 {
+  if (msr - MSR_PERFCTR0 < 2) return <i32>(V_PERF + (msr - MSR_PERFCTR0) * 8);
+  if (msr - MSR_EVNTSEL0 < 2) return <i32>(V_PERF + 16 + (msr - MSR_EVNTSEL0) * 8);
+  return -1;
+}
 const MSR_MTRR_VAR: u32 = 0x200; // 0x200-0x20F: PHYSBASE0, PHYSMASK0, ...
 const MSR_PAT: u32 = 0x277;
 const MSR_MTRR_DEF_TYPE: u32 = 0x2ff;
@@ -224,6 +236,7 @@ export function rdmsr(): void {
   else if (msr == MSR_SYSENTER_ESP) v = load<u64>(cpu + V_SYSENTER_ESP);
   else if (msr == MSR_SYSENTER_EIP) v = load<u64>(cpu + V_SYSENTER_EIP);
   else if (msr == MSR_MISC_ENABLE) v = load<u64>(cpu + V_MISC_ENABLE);
+  else if (perfSlot(msr) >= 0) v = load<u64>(cpu + <u32>perfSlot(msr));
   else if (msr - MSR_MTRR_VAR < 16) v = load<u64>(cpu + V_MTRR_VAR + (msr - MSR_MTRR_VAR) * 8);
   else if (msr == MSR_PAT) v = load<u64>(cpu + V_PAT);
   else if (msr == MSR_MTRR_DEF_TYPE) v = load<u64>(cpu + V_MTRR_DEF_TYPE);
@@ -265,6 +278,9 @@ export function wrmsr(): void {
     store<u64>(cpu + V_SYSENTER_EIP, v & 0xffffffff);
   } else if (msr == MSR_MISC_ENABLE) {
     store<u64>(cpu + V_MISC_ENABLE, v);
+  } else if (perfSlot(msr) >= 0) {
+    // The counters are 40 bits wide on P6; event selects keep their 32 bits.
+    store<u64>(cpu + <u32>perfSlot(msr), msr < MSR_EVNTSEL0 ? v & 0xffffffffff : v & 0xffffffff);
   } else if (msr - MSR_MTRR_VAR < 16) {
     // PHYSBASE: type in 7:0, base in 31:12. PHYSMASK: valid (11), mask in 31:12.
     if (msr & 1) {
