@@ -42,19 +42,32 @@ test('the same boot is identical every time (deterministic time)', async () => {
   assert.equal(runs[0], runs[1]);
 });
 
-test('wkvm: poweroff in the guest ends the program with status 0', async () => {
-  const child = spawn(process.execPath, ['bin/wkvm.mjs', '-nographic', '-m', '64M', '-icount', 'shift=auto'], { cwd: root });
+/** Runs wkvm on the bundled guest, types `command` at the prompt, and resolves with the exit status and output. */
+async function wkvmCommand(args: string[], command: string): Promise<{ status: number | null; out: string; typed: boolean }> {
+  const child = spawn(process.execPath, ['bin/wkvm.mjs', ...args], { cwd: root });
   let out = '';
   let typed = false;
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString('latin1');
     if (!typed && out.includes(PROMPT)) {
       typed = true;
-      child.stdin.write('poweroff -f\n');
+      child.stdin.write(`${command}\n`);
     }
   });
   const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  assert.ok(typed, `no prompt; output:\n${out.slice(-2000)}`);
-  assert.equal(status, 0, out.slice(-2000));
-  assert.match(out, /reboot: Power down|Power down/);
+  return { status, out, typed };
+}
+
+test('wkvm: poweroff in the guest ends the program with status 0', async () => {
+  const r = await wkvmCommand(['-nographic', '-m', '64M', '-icount', 'shift=auto'], 'poweroff -f');
+  assert.ok(r.typed, `no prompt; output:\n${r.out.slice(-2000)}`);
+  assert.equal(r.status, 0, r.out.slice(-2000));
+  assert.match(r.out, /reboot: Power down/);
+});
+
+test('wkvm -no-reboot: reboot -f in the guest ends the program with status 0', async () => {
+  const r = await wkvmCommand(['-nographic', '-m', '64M', '-no-reboot', '-icount', 'shift=auto'], 'reboot -f');
+  assert.ok(r.typed, `no prompt; output:\n${r.out.slice(-2000)}`);
+  assert.equal(r.status, 0, r.out.slice(-2000));
+  assert.match(r.out, /reboot: Restarting system/);
 });
