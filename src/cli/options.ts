@@ -8,7 +8,8 @@ export class UsageError extends Error {
 
 export interface DriveOption {
   file: string;
-  format: 'raw' | 'qcow2';
+  /** Undefined: probed from the image, as QEMU does without format=. */
+  format?: 'raw' | 'qcow2';
   interface: 'virtio';
   readonly: boolean;
 }
@@ -58,7 +59,7 @@ function parseKeyValues(text: string, firstKey?: string): [string, string][] {
 
 function parseDrive(text: string): DriveOption {
   let file: string | undefined;
-  let format: DriveOption['format'] = 'raw';
+  let format: DriveOption['format'];
   let readonly = false;
   for (const [k, v] of parseKeyValues(text)) {
     switch (k) {

@@ -25,6 +25,7 @@ test('the options people already know', () => {
   assert.deepEqual(o.drives, [{ file: 'disk.qcow2', format: 'qcow2', interface: 'virtio', readonly: true }]);
   assert.equal(parseArgs([]).memory, 128 << 20, "QEMU's default");
   assert.equal(parseArgs(['--m', '32']).memory, 32 << 20, 'double dash');
+  assert.equal(parseArgs(['-drive', 'file=x.img']).drives[0].format, undefined, 'no format=: probed, as QEMU does');
   assert.throws(() => parseArgs(['-drive', 'file=x,format=vmdk']), /format 'vmdk'/);
   assert.throws(() => parseArgs(['-drive', 'format=raw']), /file=… is required/);
   assert.throws(() => parseArgs(['-machine', 'q35']), /'q35' is not available/);
