@@ -11,14 +11,20 @@ export class IoTracker {
 
   track<T>(p: Promise<T>): Promise<T> {
     this.pending++;
+    // The device's own continuation (which pushes the used ring and raises
+    // the interrupt) runs in a microtask after this promise settles; the
+    // vCPU loop must be told only after it, or it would find a halted vCPU
+    // with nothing pending and sleep until the next timer tick.
     const done = (): void => {
-      this.pending--;
-      this.onComplete?.();
-      if (this.pending === 0) {
-        const w = this.waiters;
-        this.waiters = [];
-        for (const f of w) f();
-      }
+      setImmediate(() => {
+        this.pending--;
+        this.onComplete?.();
+        if (this.pending === 0) {
+          const w = this.waiters;
+          this.waiters = [];
+          for (const f of w) f();
+        }
+      });
     };
     return p.then(
       (v) => {
