@@ -5,7 +5,8 @@
 // Prints figures only; nothing asserts on time.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdirSync, mkdtempSync, copyFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, copyFileSync, writeFileSync, statSync, createReadStream } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir, loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 
@@ -39,7 +40,7 @@ function parse(out: string): string {
 }
 
 /** Boots the guest with the tools disk and `target`, runs diskbench on /dev/vdb. */
-function inGuest(target: string, extra: string[] = []): Promise<string> {
+function inGuest(target: string, extra: string[] = [], mode = ''): Promise<string> {
   return new Promise((resolve) => {
     const args = ['bin/wkvm.mjs', '-nographic', '-m', '64M', '-drive', `file=${tools},format=raw,if=virtio`, '-drive', target, ...extra];
     const child = spawn(process.execPath, args, { cwd: root });
@@ -49,7 +50,7 @@ function inGuest(target: string, extra: string[] = []): Promise<string> {
       out += d.toString('latin1');
       if (!typed && out.includes(PROMPT)) {
         typed = true;
-        child.stdin.write(`mount -t ext4 /dev/vda /mnt && /mnt/diskbench /dev/vdb ${SEQ_MB} ${OPS}; poweroff -f\n`);
+        child.stdin.write(`mount -t ext4 /dev/vda /mnt && /mnt/diskbench /dev/vdb ${SEQ_MB} ${OPS} ${mode}; poweroff -f\n`);
       }
     });
     child.stderr.on('data', (d: Buffer) => (out += d.toString('latin1')));
@@ -69,3 +70,25 @@ sh('qemu-img', ['create', '-q', '-f', 'qcow2', qcow, '64M']);
 console.log(`${'wkvm qcow2 (new)'.padEnd(24)} ${await inGuest(`file=${qcow},format=qcow2,if=virtio`)}`);
 console.log(`${'wkvm qcow2 (allocated)'.padEnd(24)} ${await inGuest(`file=${qcow},format=qcow2,if=virtio`)}`);
 console.log(`${'wkvm raw -snapshot'.padEnd(24)} ${await inGuest(`file=${rawImg},format=raw,if=virtio`, ['-snapshot'])}`);
+
+// The HTTP-range backend: the raw image served with Range support on
+// 127.0.0.1, opened read-only (what an embedded page does).
+const size = statSync(rawImg).size;
+const server = createServer((req, res) => {
+  const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '');
+  if (req.method === 'HEAD' || !m) {
+    res.writeHead(200, { 'Content-Length': size, 'Accept-Ranges': 'bytes' });
+    res.end();
+    return;
+  }
+  const start = Number(m[1]);
+  const end = Math.min(Number(m[2]), size - 1);
+  res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': end - start + 1, 'Accept-Ranges': 'bytes' });
+  createReadStream(rawImg, { start, end }).pipe(res);
+});
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const port = (server.address() as { port: number }).port;
+const nativeRo = spawnSync(join(build, 'diskbench'), [rawImg, String(SEQ_MB), String(OPS), 'ro'], { encoding: 'utf8' });
+console.log(`${'native (host, file) ro'.padEnd(24)} ${parse(nativeRo.stdout)}`);
+console.log(`${'wkvm HTTP ranges (ro)'.padEnd(24)} ${await inGuest(`file=http://127.0.0.1:${port}/target.img,format=raw,if=virtio,readonly=on`, [], 'ro')}`);
+server.close();

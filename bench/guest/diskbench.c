@@ -18,17 +18,18 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 4) { fprintf(stderr, "usage: diskbench DEV SEQ_MB RANDOM_OPS\n"); return 2; }
+    if (argc < 4) { fprintf(stderr, "usage: diskbench DEV SEQ_MB RANDOM_OPS [ro]\n"); return 2; }
+    int ro = argc > 4 && strcmp(argv[4], "ro") == 0; /* read-only disks: reads only */
     int seqmb = atoi(argv[2]), n = atoi(argv[3]);
-    int fd = open(argv[1], O_RDWR | O_DIRECT);
+    int fd = open(argv[1], (ro ? O_RDONLY : O_RDWR) | O_DIRECT);
     int direct = fd >= 0;
-    if (fd < 0) fd = open(argv[1], O_RDWR);
+    if (fd < 0) fd = open(argv[1], ro ? O_RDONLY : O_RDWR);
     if (fd < 0) { perror(argv[1]); return 1; }
     void *buf;
     if (posix_memalign(&buf, 4096, 1 << 20)) return 1;
     memset(buf, 0xa5, 1 << 20);
     double t = now();
-    for (int i = 0; i < seqmb; i++)
+    for (int i = 0; i < seqmb && !ro; i++)
         if (pwrite(fd, buf, 1 << 20, (off_t)i << 20) != 1 << 20) { perror("write"); return 1; }
     fsync(fd);
     double ws = now() - t;
@@ -45,13 +46,16 @@ int main(int argc, char **argv) {
     }
     double rr = now() - t;
     t = now();
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && !ro; i++) {
         x = x * 1103515245u + 12345u;
         if (pwrite(fd, buf, 4096, (off_t)((x >> 4) % blocks) * 4096) != 4096) { perror("rwrite"); return 1; }
     }
     fsync(fd);
     double rw = now() - t;
-    printf("DISKBENCH direct=%d seq-write %.1f MB/s seq-read %.1f MB/s rand-read %.0f IOPS rand-write %.0f IOPS\n",
-           direct, seqmb / ws, seqmb / rs, n / rr, n / rw);
+    if (ro)
+        printf("DISKBENCH direct=%d seq-read %.1f MB/s rand-read %.0f IOPS (read-only)\n", direct, seqmb / rs, n / rr);
+    else
+        printf("DISKBENCH direct=%d seq-write %.1f MB/s seq-read %.1f MB/s rand-read %.0f IOPS rand-write %.0f IOPS\n",
+               direct, seqmb / ws, seqmb / rs, n / rr, n / rw);
     return 0;
 }
