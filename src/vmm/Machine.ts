@@ -24,7 +24,6 @@ import { applyBootPlan, type BootPlan } from '../boot/BootPlan.ts';
 import { PciHost } from '../devices/pci/PciHost.ts';
 import { I440fx } from '../devices/pci/I440fx.ts';
 import { Piix3 } from '../devices/pci/Piix3.ts';
-import type { PciDevice } from '../devices/pci/PciDevice.ts';
 import { VirtioBlk } from '../devices/virtio/VirtioBlk.ts';
 import { VirtioPci } from '../devices/virtio/VirtioPci.ts';
 import type { BlockDevice } from '../storage/BlockDevice.ts';
@@ -303,10 +302,6 @@ export class Machine {
     }
   }
 
-  private pciDevices(): PciDevice[] {
-    return this.pci.devices();
-  }
-
   private updateA20(): void {
     this.vcpu.setA20(this.a20ByKbc && this.a20ByPort92);
   }
@@ -517,7 +512,7 @@ export class Machine {
   reset(): void {
     for (const d of [this.pic, this.pit, ...this.serial, this.rtc, this.keyboard, this.i8042, this.sysctl]) d.reset();
     this.pci.reset();
-    for (const dev of this.pciDevices()) dev.reset();
+    for (const dev of this.pci.devices()) dev.reset();
     this.ioapic.reset();
     this.acpiPm.reset();
     this.fwCfg.reset();
