@@ -97,7 +97,36 @@ export const V_MISC_ENABLE = 0x3c0; // u64
 export const V_TSC_LAST = 0x3c8; // u64: the last TSC value read (RDTSC never goes backwards)
 export const V_PERF = 0x3d8; // 4 x u64: P6 PERFCTR0/1 (0xC1/0xC2) then EVNTSEL0/1 (0x186/0x187)
 export const V_TIME_LAST = 0x3d0; // u64: guest ns at the end of the last run() (the core's time never goes backwards)
-export const V_FPU = 0x400; // 512 bytes, FXSAVE layout (x87/SSE issue)
+export const V_FPU = 0x400; // 512 bytes: the x87/MMX/SSE state in FXSAVE layout (FPU_* offsets), see below
+// The FPU state at V_FPU has FXSAVE's layout with one difference: the eight
+// 16-byte register slots at FPU_REGS hold the *physical* registers R0..R7
+// (FXSAVE stores them in stack order ST0..ST7), so that pushes and pops only
+// move TOP. FXSAVE/FSAVE rotate by TOP when they write memory. The abridged
+// tag byte (FPU_FTW) is per physical register, as in FXSAVE. An 80-bit value
+// is a u64 significand (explicit integer bit 63) at +0 and u16 sign|exponent at +8.
+export const FPU_FCW = 0x00; // u16 control word
+export const FPU_FSW = 0x02; // u16 status word, TOP in bits 11-13
+export const FPU_FTW = 0x04; // u8 abridged tag: bit i = 1 when physical register Ri is not empty
+export const FPU_FOP = 0x06; // u16 last opcode (11 bits)
+export const FPU_FIP = 0x08; // u32 last instruction offset
+export const FPU_FCS = 0x0c; // u16 its selector
+export const FPU_FDP = 0x10; // u32 last data operand offset
+export const FPU_FDS = 0x14; // u16 its selector
+export const FPU_MXCSR = 0x18; // u32
+export const FPU_MXCSR_MASK = 0x1c; // u32: the MXCSR bits that may be set (0xFFFF: DAZ supported)
+export const FPU_REGS = 0x20; // 8 x 16 bytes: physical R0..R7 (MMX register i = significand of Ri)
+export const FPU_XMM = 0xa0; // 8 x 16 bytes: XMM0..XMM7
+export const FPU_FERR_IGNNE = 0x1f0; // u32, not architectural: 1 after the VMM saw port 0xF0 written (IGNNE# asserted)
+export const MXCSR_DEFAULT = 0x1f80;
+export const MXCSR_MASK_VALUE = 0xffff;
+export const FCW_DEFAULT = 0x037f; // after FNINIT / reset (FNINIT; reset leaves 0x0040 on real parts, Linux runs FNINIT)
+// IEEE exception bits, at the same positions in the x87 status/control words and in MXCSR.
+export const FP_IE = 0x01; // invalid operation
+export const FP_DE = 0x02; // denormal operand
+export const FP_ZE = 0x04; // divide by zero
+export const FP_OE = 0x08; // overflow
+export const FP_UE = 0x10; // underflow
+export const FP_PE = 0x20; // precision (inexact)
 export const V_APIC = 0x1000; // 4 KiB local APIC register page: registers at their architectural offsets (APIC_* below)
 // The local APIC's state that has no register (in the page above offset 0x3F0, which the guest reads as 0).
 export const V_APIC_PENDING = 0x1400; // u32: 1 = an IRR vector is above PPR (deliverable when IF=1)
@@ -163,6 +192,7 @@ export const EXIT_SHUTDOWN = 6;
 export const EXIT_EXCEPTION = 7; // only for vectors in RUN_EXCEPTION_EXIT_MASK
 export const EXIT_APIC_EOI = 8; // EOI of a level-triggered vector (EXIT_VECTOR): tell the I/O APIC; after the instruction
 export const EXIT_APIC_IPI = 9; // an IPI that may reach other local APICs: EXIT_DATA = ICR (high << 32 | low); after the instruction
+export const EXIT_FERR = 10; // an unmasked x87 exception is pending with CR0.NE=0: the VMM raises IRQ13 (FERR#); the instruction restarts after it
 
 // Local APIC registers: offsets in the APIC page (and in V_APIC).
 export const APIC_DEFAULT_BASE = 0xfee00000;
