@@ -8,9 +8,12 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 mkdirSync(`${root}/build`, { recursive: true });
 const debug = process.argv.includes('--debug');
+// --out <path>: build elsewhere (parallel work on the core; WKVM_CORE_WASM makes loadCore use it).
+const outAt = process.argv.indexOf('--out');
+const out = outAt > 0 ? process.argv[outAt + 1] : 'build/core.wasm';
 const args = [
   'wasm/index.ts',
-  '-o', 'build/core.wasm',
+  '-o', out,
   '--runtime', 'stub',
   '--importMemory', '--sharedMemory',
   '--initialMemory', '64', '--maximumMemory', '65536',

@@ -8,8 +8,11 @@ export function loadCoreModule(): Promise<WebAssembly.Module> {
 }
 
 async function compile(): Promise<WebAssembly.Module> {
-  const url = new URL('../../build/core.wasm', import.meta.url);
+  let url = new URL('../../build/core.wasm', import.meta.url);
   if (url.protocol === 'file:') {
+    // Node only: a core built elsewhere (scripts/build-wasm.mjs --out).
+    const override = globalThis.process?.env?.WKVM_CORE_WASM;
+    if (override) url = new URL(override, `file://${process.cwd()}/`);
     const { readFile } = await import('node:fs/promises');
     let bytes: Uint8Array<ArrayBuffer>;
     try {

@@ -62,3 +62,31 @@ export interface VmEventMap {
   status: VmStatus;
   progress: LoadProgress;
 }
+
+/**
+ * One machine, driven from the page (implemented by src/web/WkvmVm.ts, which
+ * talks to the VMM worker). <wkvm-vm> elements expose the same methods.
+ */
+export interface WkvmMachine {
+  readonly status: VmStatus;
+  /** Loads the images (progress events) and boots. Rejects with a one-line Error on bad input. */
+  start(config?: VmConfig): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Hard reset: boots again with the same configuration plus the disks attached since. */
+  reset(): Promise<void>;
+  /** Powers the machine off (state 'stopped'); disks are flushed first. */
+  stop(): Promise<void>;
+  /** Types into the serial console (COM1). */
+  type(text: string | Uint8Array): void;
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof VmEventMap>(type: K, listener: (value: VmEventMap[K]) => void): () => void;
+  /** Resolves when the console output since this call (or since boot, with fromBoot) matches. */
+  waitForOutput(match: string | RegExp, opts?: { timeoutMs?: number; fromBoot?: boolean }): Promise<void>;
+  /** Attaches a virtio disk: live = false means the guest sees it after the next reset. */
+  attachDisk(spec: DiskSpec): Promise<{ live: boolean; name: string }>;
+  /** Detaches a disk at the next reset (by the name attachDisk returned). */
+  detachDisk(name: string): Promise<void>;
+  /** Stops the machine and terminates its worker. */
+  dispose(): Promise<void>;
+}
