@@ -1,6 +1,7 @@
 # Entry stub of the vector harness (32-bit, GNU as, Intel syntax).
-# enter_snippet() never returns: it loads EFLAGS and all eight general
-# registers from g_in (struct vregs in harness.c) and jumps to CODE_BASE.
+# enter_snippet() never returns: it loads the x87/SSE state from g_fxin
+# (FXRSTOR), EFLAGS and all eight general registers from g_in (struct vregs
+# in harness.c) and jumps to CODE_BASE.
 # The snippet ends in a trap (int3 or a fault); the signal handler then
 # siglongjmp()s back into the harness.
         .intel_syntax noprefix
@@ -8,6 +9,7 @@
         .globl  enter_snippet
         .type   enter_snippet, @function
 enter_snippet:
+        fxrstor [g_fxin]                   # not a waiting instruction: no #MF here
         lea     esp, [stub_stack + 64]     # a stack of our own for popfd
         push    dword ptr [g_in + 32]      # eflags
         popfd

@@ -17,6 +17,14 @@ import { fileURLToPath } from 'node:url';
 import * as F from '../../test/cpu/vector-format.ts';
 import { FULL, Rng, Spec, hashString } from './lib.ts';
 import * as G from './groups.ts';
+import * as X from './groups-x87.ts';
+import * as XC from './groups-x87-control.ts';
+import * as XT from './groups-x87-trans.ts';
+import * as SI from './groups-simd-int.ts';
+import * as SF from './groups-sse-float.ts';
+import * as SM from './groups-sse-move.ts';
+import * as SS from './groups-sse-state.ts';
+import { fxImage, parseFx } from './fpstate.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -43,6 +51,21 @@ export const GROUPS: [string, GroupFn][] = [
   ['atomic', G.gAtomic],
   ['misc', G.gMisc],
   ['undocumented', G.gUndocumented],
+  ['x87-load', X.gX87Load],
+  ['x87-store', X.gX87Store],
+  ['x87-arith', X.gX87Arith],
+  ['x87-unary', X.gX87Unary],
+  ['x87-compare', X.gX87Compare],
+  ['x87-control', XC.gX87Control],
+  ['x87-trans', XT.gX87Trans],
+  ['mmx', SI.gMmx],
+  ['sse-int', SI.gSseInt],
+  ['sse-move', SM.gSseMove],
+  ['sse-arith', SF.gSseArith],
+  ['sse-cmp', SF.gSseCmp],
+  ['sse-cvt', SF.gSseCvt],
+  ['sse-rcp', SF.gSseRcp],
+  ['sse-state', SS.gSseState],
 ];
 
 const SIGNAMES: Record<number, string> = { 4: 'SIGILL', 5: 'SIGTRAP', 7: 'SIGBUS', 8: 'SIGFPE', 11: 'SIGSEGV', 14: 'SIGALRM' };
@@ -85,15 +108,17 @@ function lowerMmapMinAddr(): () => void {
   return restore;
 }
 
+const REQ_FPU = 1;
+
 function request(s: Spec): Buffer {
-  const b = Buffer.alloc(48 + s.code.length);
+  const b = Buffer.alloc(48);
   b.writeUInt32LE(0x31434556, 0);
   b.writeUInt16LE(s.code.length, 4);
+  b.writeUInt16LE(s.fpu ? REQ_FPU : 0, 6);
   b.writeUInt32LE(s.seed >>> 0, 8);
   for (let i = 0; i < 8; i++) b.writeUInt32LE(s.regs[i] >>> 0, 12 + 4 * i);
   b.writeUInt32LE(s.eflags >>> 0, 44);
-  Buffer.from(s.code).copy(b, 48);
-  return b;
+  return Buffer.concat(s.fpu ? [b, fxImage(s.fpu), Buffer.from(s.code)] : [b, Buffer.from(s.code)]);
 }
 
 interface Native {
@@ -104,6 +129,8 @@ interface Native {
   eflags: number;
   regs: number[];
   runs: [number, string][];
+  /** The FXSAVE image at the end (FPU requests only). */
+  fx?: F.FpuState;
 }
 
 function runHarness(exe: string, specs: Spec[], args: string[] = []): { low: boolean; results: Native[] } {
@@ -121,7 +148,8 @@ function runHarness(exe: string, specs: Spec[], args: string[] = []): { low: boo
       const [a, h] = x.split(':');
       return [parseInt(a, 16) >>> 0, h];
     });
-    results.push({ signo: n[0], trapno: n[1] | 0, err: n[2], eip: n[3], eflags: n[4], regs: n.slice(5, 13), runs });
+    const fx = specs[i - 1].fpu ? parseFx(t[14 + n[13]]) : undefined;
+    results.push({ signo: n[0], trapno: n[1] | 0, err: n[2], eip: n[3], eflags: n[4], regs: n.slice(5, 13), runs, fx });
   }
   if (results.length !== specs.length) throw new Error('harness: short output');
   return { low: head[1] === '1', results };
@@ -154,12 +182,11 @@ function toVector(s: Spec, n: Native, errors: string[]): F.Vector | null {
   if (s.expect !== undefined && s.expect !== exception) {
     errors.push(`${s.name} [${hexCode(s.code)}]: expected ${s.expect === null ? 'no exception' : 'exception ' + s.expect}, the host gave ${exception}`);
   }
-  const names = F.REG_NAMES;
-  const vin = Object.fromEntries(names.map((r, i) => [r, s.regs[i] >>> 0])) as F.InState;
-  vin.eflags = s.eflags >>> 0;
-  const vout = Object.fromEntries(names.map((r, i) => [r, n.regs[i] >>> 0])) as F.OutState;
-  vout.eflags = n.eflags >>> 0;
-  vout.eip = eip >>> 0;
+  const regs = (vals: number[]) => Object.fromEntries(F.REG_NAMES.map((r, i) => [r, vals[i] >>> 0])) as Record<F.RegName, number>;
+  const vin: F.InState = { ...regs(s.regs), eflags: s.eflags >>> 0 };
+  if (s.fpu) vin.fpu = F.fpuDiff(s.fpu, F.FPU_BACKGROUND);
+  const vout: F.OutState = { ...regs(n.regs), eflags: n.eflags >>> 0, eip: eip >>> 0 };
+  if (s.fpu) vout.fpu = F.fpuDiff(n.fx!, s.fpu);
   const v: F.Vector = {
     name: s.name,
     code: hexCode(s.code),
@@ -171,12 +198,26 @@ function toVector(s: Spec, n: Native, errors: string[]): F.Vector | null {
     mem: n.runs,
   };
   if (s.ignore?.length) v.ignore = s.ignore;
+  const tol = s.tolFrom ? s.tolFrom(n.fx!) : s.tol;
+  if (tol) v.tol = tol;
+  if (s.memIgnore?.length) v.memIgnore = s.memIgnore;
   return v;
 }
 
+/**
+ * Group-wide settings written into a fixture file. sse-rcp: RCPPS/RSQRTPS
+ * are table approximations on real CPUs with a relative error of at most
+ * 1.5 * 2^-12 (SDM); an implementation within that bound can differ from
+ * the host by up to twice as much.
+ */
+const GROUP_TOLERANCE: Record<string, F.GroupTolerance> = {
+  'sse-rcp': { f32Rel: 3 * 2 ** -12 },
+};
+
 function serialize(group: string, vectors: F.Vector[]): Buffer {
   const body = vectors.map((v) => JSON.stringify(v)).join(',\n');
-  const json = `{"group":${JSON.stringify(group)},"vectors":[\n${body}\n]}\n`;
+  const tol = GROUP_TOLERANCE[group] ? `"tolerance":${JSON.stringify(GROUP_TOLERANCE[group])},` : '';
+  const json = `{"group":${JSON.stringify(group)},${tol}"vectors":[\n${body}\n]}\n`;
   return gzipSync(Buffer.from(json), { level: 9 });
 }
 

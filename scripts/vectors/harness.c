@@ -16,15 +16,25 @@
  * generator rejects that vector as a bug of its own.
  *
  * stdin: a stream of binary requests, little-endian:
- *   u32 magic 0x31434556 ("VEC1"), u16 code length, u16 reserved,
- *   u32 seed, u32 eax ecx edx ebx esp ebp esi edi eflags, code bytes.
+ *   u32 magic 0x31434556 ("VEC1"), u16 code length, u16 flags,
+ *   u32 seed, u32 eax ecx edx ebx esp ebp esi edi eflags,
+ *   [FX_BYTES bytes of FXSAVE image if flags & REQ_FPU], code bytes.
  * stdout: first the line "HARNESS low=<0|1>", then one line per request:
  *   signo trapno err eip eflags eax ecx edx ebx esp ebp esi edi nruns {addr:hex}
+ *   [fxhex if flags & REQ_FPU]
  * (numbers in hex). eip/eflags/registers are those of the signal context:
  * for int3 (signo 5, trapno 3) eip is after the int3; for a fault it is the
  * faulting instruction; for a trap such as INTO's #OF the next one. signo 14
  * (SIGALRM) means the snippet did not finish within the time limit. The runs
  * are the maximal runs of bytes of MAIN then LOW that differ from the fill.
+ *
+ * FPU state: before every snippet entry.S loads an FXSAVE image with FXRSTOR:
+ * the request's image, or FNINIT's state with the default MXCSR, so no vector
+ * inherits x87/SSE state from the one before. For an FPU request the line
+ * ends with the first FX_BYTES bytes of the FXSAVE image at the signal (the
+ * state after the snippet, or at its exception), in hex. The kernel hands the
+ * handler that state in its signal frame (see fx_from_frame), not in the
+ * registers: the handler itself runs with a freshly initialised FPU.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +60,9 @@
 #define LOW_SIZE 0x2000u
 #define LOW_SEED_XOR 0x9E3779B9u
 #define MAGIC 0x31434556u
+#define REQ_FPU 1u
+/* FXSAVE bytes a request loads and a result reports: up to the end of XMM7. */
+#define FX_BYTES 288u
 
 /* Read by entry.S: eax ecx edx ebx esp ebp esi edi eflags. */
 struct vregs {
@@ -58,6 +71,8 @@ struct vregs {
 };
 struct vregs g_in;
 uint32_t g_code_base = CODE_BASE;
+/* Read by entry.S: FXRSTOR's source (16-byte aligned, as FXRSTOR requires). */
+uint8_t g_fxin[512] __attribute__((aligned(16)));
 extern void enter_snippet(void) __attribute__((noreturn));
 
 struct vresult {
@@ -69,6 +84,51 @@ static volatile sig_atomic_t g_running;
 static sigjmp_buf g_jmp;
 static uint8_t g_altstack[1 << 16];
 static uint8_t g_expect[MAIN_SIZE > LOW_SIZE ? MAIN_SIZE : LOW_SIZE];
+static uint8_t g_fxout[512];
+static volatile int g_fx_ok;
+
+/*
+ * The i386 signal frame's FP state (the kernel's struct _fpstate_32) is the
+ * legacy FNSAVE-style header (112 bytes, ending in u16 status, u16 magic)
+ * followed by the FXSAVE image; magic 0 says that image is there. With
+ * XSAVE, the image continues with the XSAVE header, whose XSTATE_BV bit 0
+ * (x87) or 1 (SSE) is clear when that component was in its initial state:
+ * XSAVE may then leave that part of the image unwritten (stale bytes of an
+ * earlier frame), so the initial values are filled in here.
+ */
+#define FPSTATE_FX_OFFSET 112
+#ifndef FP_XSTATE_MAGIC1
+#define FP_XSTATE_MAGIC1 0x46505853u
+#endif
+static int fx_from_frame(const uint8_t *fp) {
+  uint16_t magic;
+  memcpy(&magic, fp + 110, 2);
+  if (magic != 0) return 0;
+  const uint8_t *fx = fp + FPSTATE_FX_OFFSET;
+  memcpy(g_fxout, fx, sizeof g_fxout);
+  uint32_t m1;
+  memcpy(&m1, fx + 464, 4);
+  if (m1 != FP_XSTATE_MAGIC1) return 1;
+  uint64_t bv;
+  memcpy(&bv, fx + 512, 8);
+  if (!(bv & 1)) {
+    memset(g_fxout, 0, 24);
+    g_fxout[0] = 0x7f; /* FCW 0x037F */
+    g_fxout[1] = 0x03;
+    memset(g_fxout + 32, 0, 128);
+  }
+  if (!(bv & 2)) memset(g_fxout + 160, 0, 128);
+  return 1;
+}
+
+/* FNINIT's x87 state and the default MXCSR: what integer vectors start with. */
+static void default_fx(uint8_t *img) {
+  memset(img, 0, 512);
+  img[0] = 0x7f;
+  img[1] = 0x03;
+  img[24] = 0x80;
+  img[25] = 0x1f;
+}
 
 static void on_signal(int sig, siginfo_t *si, void *ucv) {
   (void)si;
@@ -93,6 +153,7 @@ static void on_signal(int sig, siginfo_t *si, void *ucv) {
   g_out.r[5] = (uint32_t)g[REG_EBP];
   g_out.r[6] = (uint32_t)g[REG_ESI];
   g_out.r[7] = (uint32_t)g[REG_EDI];
+  g_fx_ok = uc->uc_mcontext.fpregs ? fx_from_frame((const uint8_t *)uc->uc_mcontext.fpregs) : 0;
   g_running = 0;
   siglongjmp(g_jmp, 1);
 }
@@ -192,9 +253,15 @@ int main(int argc, char **argv) {
       return 3;
     }
     uint32_t len = hdr[1] & 0xffff;
+    uint32_t flags = hdr[1] >> 16;
     uint32_t seed = hdr[2];
     if (len > CODE_SIZE) {
       fprintf(stderr, "harness: snippet too long (%u)\n", len);
+      return 3;
+    }
+    default_fx(g_fxin);
+    if ((flags & REQ_FPU) && read_full(g_fxin, FX_BYTES) != FX_BYTES) {
+      fprintf(stderr, "harness: truncated FXSAVE image\n");
       return 3;
     }
     if (mprotect(code, CODE_SIZE, PROT_READ | PROT_WRITE) != 0) {
@@ -216,6 +283,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 8; i++) g_in.r[i] = hdr[3 + i];
     g_in.eflags = hdr[11];
 
+    g_fx_ok = 0;
     if (sigsetjmp(g_jmp, 1) == 0) {
       alarm(2);
       g_running = 1;
@@ -239,6 +307,14 @@ int main(int argc, char **argv) {
     } else {
       printf(" %x", nruns);
       print_runs(stdout, MAIN_BASE, mainr, g_expect, MAIN_SIZE);
+    }
+    if (flags & REQ_FPU) {
+      if (!g_fx_ok) {
+        fprintf(stderr, "harness: no FXSAVE image in the signal frame\n");
+        return 2;
+      }
+      putchar(' ');
+      for (uint32_t i = 0; i < FX_BYTES; i++) printf("%02x", g_fxout[i]);
     }
     putchar('\n');
   }

@@ -127,6 +127,14 @@ export interface Spec {
   /** If set, the exact outcome the generator intends (checked). */
   expect?: number | null;
   usesLow: boolean;
+  /** The x87/SSE state the snippet starts with (FPU vectors only: loaded with FXRSTOR, recorded after). */
+  fpu?: F.FpuState;
+  /** See F.Vector.tol. */
+  tol?: number;
+  /** Computes `tol` from the host's final FPU state (transcendentals). */
+  tolFrom?: (out: F.FpuState) => number;
+  /** See F.Vector.memIgnore. */
+  memIgnore?: [number, number][];
 }
 
 function u32le(v: number): number[] {

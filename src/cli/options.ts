@@ -158,7 +158,7 @@ export function parseArgs(argv: string[]): WkvmOptions {
       }
       case '-cpu': {
         const v = value().split(',')[0];
-        if (!/^(pentium3|pentium2|pentium|486|qemu32|kvm32|host|max)$/.test(v)) throw new UsageError(`-cpu: '${v}' is not available (wkvm presents a pentium3)`);
+        if (!/^(pentium3|pentium2|pentium|486|qemu32|kvm32|host|max)$/.test(v)) throw new UsageError(`-cpu: '${v}' is not available (wkvm presents a Pentium M-class CPU: x87, MMX, SSE, SSE2, no PAE)`);
         break;
       }
       case '-display': {

@@ -33,8 +33,16 @@ export interface VcpuOptions {
   memory?: WebAssembly.Memory;
   /** vCPU index, 0..MAX_VCPUS-1, selects the vCPU block. */
   index?: number;
-  /** Shared (SharedArrayBuffer) memory, for vCPUs in several workers. */
+  /**
+   * Shared (SharedArrayBuffer) memory, for vCPUs in several workers (default
+   * true). false: an ordinary memory and the core variant built for it, for
+   * pages that are not cross-origin isolated (every vCPU in one worker).
+   */
   shared?: boolean;
+}
+
+function isSharedMemory(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
 export class Vcpu {
@@ -64,10 +72,20 @@ export class Vcpu {
     if (pages > abi.MAX_WASM_PAGES) throw new RangeError(`guest RAM of ${ramSize} bytes does not fit in wasm memory`);
     let memory = opts.memory;
     const fresh = !memory;
-    if (!memory) {
-      memory = new WebAssembly.Memory({ initial: pages, maximum: abi.MAX_WASM_PAGES, shared: true } as WebAssembly.MemoryDescriptor);
+    // The core variant must match the memory: a given memory decides by what it
+    // is; otherwise shared unless asked not to (pages without cross-origin
+    // isolation have no SharedArrayBuffer).
+    const shared = memory ? isSharedMemory(memory) : (opts.shared ?? true);
+    if (opts.shared !== undefined && opts.shared !== shared) {
+      throw new RangeError(`the given memory is ${shared ? '' : 'not '}shared, but shared: ${opts.shared} was asked for`);
     }
-    const module = await loadCoreModule();
+    if (!memory) {
+      if (shared && typeof SharedArrayBuffer === 'undefined') {
+        throw new RangeError('shared memory needs SharedArrayBuffer (a cross-origin isolated page); use shared: false');
+      }
+      memory = new WebAssembly.Memory({ initial: pages, maximum: abi.MAX_WASM_PAGES, shared } as WebAssembly.MemoryDescriptor);
+    }
+    const module = await loadCoreModule(shared);
     const instance = await WebAssembly.instantiate(module, {
       env: {
         memory,
@@ -94,6 +112,11 @@ export class Vcpu {
   private refreshViews(): void {
     this.u8 = new Uint8Array(this.memory.buffer);
     this.dv = new DataView(this.memory.buffer);
+  }
+
+  /** Whether the memory is a SharedArrayBuffer (the core variant follows it). */
+  get sharedMemory(): boolean {
+    return isSharedMemory(this.memory);
   }
 
   /** Guest physical RAM. */

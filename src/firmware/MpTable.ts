@@ -58,11 +58,12 @@ export const MP_IRQ_ACTIVE_LOW_LEVEL = 0xf;
 export const MP_CPU_ENABLED = 1 << 0;
 export const MP_CPU_BSP = 1 << 1;
 
-/** CPUID signature of the core: family 6, model 7, stepping 3. */
-export const MP_DEFAULT_CPU_SIGNATURE = 0x673;
-/** CPUID.1 EDX: FPU, PSE, TSC, MSR, CX8, APIC, SEP, MTRR, PGE, CMOV, PAT. */
+/** CPUID signature of the core (wasm/ops/misc.ts): family 6, model 13, stepping 6. */
+export const MP_DEFAULT_CPU_SIGNATURE = 0x6d6;
+/** CPUID.1 EDX as the core reports it: FPU, PSE, TSC, MSR, CX8, APIC, SEP, MTRR, PGE, CMOV, PAT, CLFSH, MMX, FXSR, SSE, SSE2. */
 export const MP_DEFAULT_CPU_FEATURES =
-  (1 << 0) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 15) | (1 << 16);
+  (1 << 0) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 15) | (1 << 16) |
+  (1 << 19) | (1 << 23) | (1 << 24) | (1 << 25) | (1 << 26);
 /** Local APIC version: an integrated xAPIC (0x14, as QEMU's). */
 export const MP_DEFAULT_LAPIC_VERSION = 0x14;
 

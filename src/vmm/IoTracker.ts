@@ -3,6 +3,24 @@
 // I/O in deterministic mode instead of letting guest time race ahead.
 import type { BlockDevice } from '../storage/BlockDevice.ts';
 
+/**
+ * Runs `f` in a later task, after every pending microtask: setImmediate in
+ * Node; in browsers (which have none) a MessageChannel message, which unlike
+ * setTimeout(0) is never clamped to 4 ms.
+ */
+const laterTask: (f: () => void) => void =
+  typeof setImmediate === 'function'
+    ? (f) => void setImmediate(f)
+    : (() => {
+        const queue: (() => void)[] = [];
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => queue.shift()?.();
+        return (f: () => void) => {
+          queue.push(f);
+          channel.port2.postMessage(null);
+        };
+      })();
+
 export class IoTracker {
   pending = 0;
   private waiters: (() => void)[] = [];
@@ -16,7 +34,7 @@ export class IoTracker {
     // vCPU loop must be told only after it, or it would find a halted vCPU
     // with nothing pending and sleep until the next timer tick.
     const done = (): void => {
-      setImmediate(() => {
+      laterTask(() => {
         this.pending--;
         this.onComplete?.();
         if (this.pending === 0) {

@@ -20,6 +20,7 @@ import { I8042 } from '../devices/I8042.ts';
 import { Ps2Keyboard } from '../devices/Ps2Keyboard.ts';
 import { SystemControlPorts } from '../devices/SystemControlPorts.ts';
 import { IsaDebugExit } from '../devices/IsaDebugExit.ts';
+import { FpuErrorPort, FPU_ERROR_IRQ } from '../devices/FpuErrorPort.ts';
 import { applyBootPlan, type BootPlan } from '../boot/BootPlan.ts';
 import { PciHost } from '../devices/pci/PciHost.ts';
 import { I440fx } from '../devices/pci/I440fx.ts';
@@ -46,6 +47,8 @@ export interface MachineOptions {
   debugExit?: { iobase: number; iosize: number };
   /** Called when the guest resets the machine (triple fault, 0xCF9, i8042, port 0x92). */
   onReset?: () => void;
+  /** Guest RAM in shared memory (default true); false for pages that are not cross-origin isolated. */
+  sharedMemory?: boolean;
 }
 
 export type StopReason =
@@ -114,6 +117,8 @@ export class Machine {
   readonly i8042: I8042;
   readonly sysctl: SystemControlPorts;
   readonly debugExit?: IsaDebugExit;
+  /** FERR# -> IRQ 13 and port F0h -> IGNNE# (the x87's CR0.NE=0 error reporting). */
+  readonly fpuError: FpuErrorPort;
 
   /**
    * The APIC bus: I/O APIC (and later MSI) messages to the local APICs in the
@@ -233,6 +238,14 @@ export class Machine {
     this.fwCfg = new FwCfg({ memory: this.memory, ramSize: opts.ramSize, nbCpus: 1, nographic: true });
     this.fwCfg.register(this.ports);
 
+    // The x87's FERR# (EXIT_FERR) raises IRQ 13; a write to port F0h lowers it
+    // and asserts IGNNE# in the vCPU (its FPU_FERR_IGNNE word).
+    this.fpuError = new FpuErrorPort({
+      irq: irq(FPU_ERROR_IRQ, 'fpu'),
+      onIgnne: () => new DataView(vcpu.memory.buffer).setUint32(vcpu.base + abi.V_FPU + abi.FPU_FERR_IGNNE, 1, true),
+    });
+    this.fpuError.register(this.ports);
+
     if (opts.debugExit) {
       this.debugExit = new IsaDebugExit({
         iobase: opts.debugExit.iobase,
@@ -248,7 +261,7 @@ export class Machine {
     if (!Number.isInteger(ramSize) || ramSize < MIN_RAM || ramSize > MAX_RAM || ramSize % (1 << 20) !== 0) {
       throw new RangeError(`memory size must be a whole number of MiB from ${MIN_RAM >> 20} MiB to ${MAX_RAM / 1048576} MiB`);
     }
-    const vcpu = await Vcpu.create({ ramSize });
+    const vcpu = await Vcpu.create({ ramSize, shared: opts.sharedMemory });
     return new Machine(vcpu, opts);
   }
 
@@ -473,6 +486,10 @@ export class Machine {
         case abi.EXIT_APIC_EOI:
           this.apicEoiHandler?.(vcpu.exitVector);
           break;
+        case abi.EXIT_FERR:
+          // The vCPU froze on an x87 error (it stays halted until an interrupt).
+          this.fpuError.ferr();
+          break;
         case abi.EXIT_APIC_IPI:
           // An IPI for other local APICs: there are none yet (one vCPU); the
           // core already delivered this vCPU's share.
@@ -510,7 +527,7 @@ export class Machine {
 
   /** Hard reset: devices and CPU to power-on state, then the same direct boot again. */
   reset(): void {
-    for (const d of [this.pic, this.pit, ...this.serial, this.rtc, this.keyboard, this.i8042, this.sysctl]) d.reset();
+    for (const d of [this.pic, this.pit, ...this.serial, this.rtc, this.keyboard, this.i8042, this.sysctl, this.fpuError]) d.reset();
     this.pci.reset();
     for (const dev of this.pci.devices()) dev.reset();
     this.ioapic.reset();

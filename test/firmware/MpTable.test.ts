@@ -78,8 +78,8 @@ test('processor, bus and I/O APIC entries', () => {
     assert.equal(c[2], 0x14, 'local APIC version');
     assert.equal(c[3], i === 0 ? 3 : 1, 'EN, and BP on CPU 0');
     const sig = c[4] | (c[5] << 8) | (c[6] << 16) | (c[7] << 24);
-    assert.equal(sig, 0x673, 'family 6 model 7 stepping 3');
-    assert.deepEqual([(sig >> 8) & 0xf, (sig >> 4) & 0xf, sig & 0xf], [6, 7, 3]);
+    assert.equal(sig, 0x6d6, 'family 6 model 13 stepping 6');
+    assert.deepEqual([(sig >> 8) & 0xf, (sig >> 4) & 0xf, sig & 0xf], [6, 13, 6]);
     const features = (c[8] | (c[9] << 8) | (c[10] << 16) | (c[11] << 24)) >>> 0;
     assert.ok(features & (1 << 9), 'APIC feature bit');
     assert.ok(features & 1, 'FPU feature bit');

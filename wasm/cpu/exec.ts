@@ -19,6 +19,7 @@ import * as misc from '../ops/misc';
 import * as sys from '../ops/system';
 import * as far from '../ops/far';
 import * as fpu from '../ops/fpu';
+import { simd0F } from '../ops/simd/dispatch';
 
 export function raiseUD(): void {
   setFault(EXC_UD, 0, false);
@@ -301,12 +302,17 @@ function exec0F(op: u32): void {
     case 0x06: sys.clts(); break;
     case 0x08: case 0x09: sys.invd(); break;
     case 0x0b: raiseUD(); break; // UD2
+    // MMX, SSE, SSE2 (wasm/ops/simd/dispatch.ts decodes the mandatory prefix)
+    case 0x10: case 0x11: case 0x12: case 0x13: case 0x14: case 0x15: case 0x16: case 0x17:
+      simd0F(op); break;
     case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f:
       decodeModrm(); break; // hint NOPs (NOP Ev, P6 family)
     case 0x20: decodeModrm(); sys.movFromCr(); break;
     case 0x21: decodeModrm(); sys.movFromDr(); break;
     case 0x22: decodeModrm(); sys.movToCr(); break;
     case 0x23: decodeModrm(); sys.movToDr(); break;
+    case 0x28: case 0x29: case 0x2a: case 0x2b: case 0x2c: case 0x2d: case 0x2e: case 0x2f:
+      simd0F(op); break;
     case 0x30: misc.wrmsr(); break;
     case 0x31: misc.rdtsc(); break;
     case 0x32: misc.rdmsr(); break;
@@ -316,6 +322,13 @@ function exec0F(op: u32): void {
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
     case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
       decodeModrm(); if (opsize32) alu.cmov<u32>(op & 15); else alu.cmov<u16>(op & 15); break;
+    case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
+    case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
+    case 0x60: case 0x61: case 0x62: case 0x63: case 0x64: case 0x65: case 0x66: case 0x67:
+    case 0x68: case 0x69: case 0x6a: case 0x6b: case 0x6c: case 0x6d: case 0x6e: case 0x6f:
+    case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
+    case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f:
+      simd0F(op); break;
     case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
     case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f:
       ctl.jccNear(op & 15); break;
@@ -333,7 +346,7 @@ function exec0F(op: u32): void {
     case 0xab: decodeModrm(); if (opsize32) bits.btEG<u32>(bits.BTS); else bits.btEG<u16>(bits.BTS); break;
     case 0xac: decodeModrm(); if (opsize32) shf.shrd<u32>(true); else shf.shrd<u16>(true); break;
     case 0xad: decodeModrm(); if (opsize32) shf.shrd<u32>(false); else shf.shrd<u16>(false); break;
-    case 0xae: decodeModrm(); fpu.group15(); break;
+    case 0xae: simd0F(op); break; // FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, fences, CLFLUSH
     case 0xaf: decodeModrm(); if (opsize32) md.imulGE<u32>(); else md.imulGE<u16>(); break;
     case 0xb0: decodeModrm(); alu.cmpxchg<u8>(); break;
     case 0xb1: decodeModrm(); if (opsize32) alu.cmpxchg<u32>(); else alu.cmpxchg<u16>(); break;
@@ -352,8 +365,16 @@ function exec0F(op: u32): void {
     case 0xc0: decodeModrm(); alu.xadd<u8>(); break;
     case 0xc1: decodeModrm(); if (opsize32) alu.xadd<u32>(); else alu.xadd<u16>(); break;
     case 0xc7: decodeModrm(); if (((modrm >> 3) & 7) == 1 && !rmIsReg) misc.cmpxchg8b(); else raiseUD(); break;
+    case 0xc2: case 0xc3: case 0xc4: case 0xc5: case 0xc6: simd0F(op); break;
     case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:
       alu.bswapReg(op & 7); break;
+    case 0xd0: case 0xd1: case 0xd2: case 0xd3: case 0xd4: case 0xd5: case 0xd6: case 0xd7:
+    case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
+    case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xe4: case 0xe5: case 0xe6: case 0xe7:
+    case 0xe8: case 0xe9: case 0xea: case 0xeb: case 0xec: case 0xed: case 0xee: case 0xef:
+    case 0xf0: case 0xf1: case 0xf2: case 0xf3: case 0xf4: case 0xf5: case 0xf6: case 0xf7:
+    case 0xf8: case 0xf9: case 0xfa: case 0xfb: case 0xfc: case 0xfd: case 0xfe: case 0xff:
+      simd0F(op); break;
     default: raiseUD(); break;
   }
 }

@@ -22,6 +22,7 @@ import { deliverEvent, EV_EXCEPTION, EV_EXTERNAL } from './interrupt';
 import { updateSegCheck } from './segaccess';
 import { apicAcknowledge, apicTimerService, apicResetRegisters } from './apic';
 import { timeSliceStart, timeSliceEnd, insnAtNs } from './time';
+import { fpuReset } from '../ops/x87/env';
 
 /** Exception classes for the double-fault rule (SDM Vol. 3, table 6-5). */
 function faultClass(v: i32): u32 {
@@ -231,8 +232,8 @@ export function reset(base: u32): void {
   store<u32>(cpu + V_LF_MASK, 0);
   store<u64>(cpu + V_RIP, 0xfff0);
   store<u64>(cpu + V_CR0, CR0_ET | CR0_CD | CR0_NW);
-  // EDX = CPUID signature: family 6, model 7, stepping 3 (QEMU's pentium3).
-  store<u64>(cpu + V_GPR + 2 * 8, 0x673);
+  // EDX = the CPUID signature (wasm/ops/misc.ts): family 6, model 13, stepping 6.
+  store<u64>(cpu + V_GPR + 2 * 8, 0x6d6);
   for (let s = 0; s < 6; s++) {
     const p = cpu + V_SEGS + s * SEG_SIZE;
     store<u32>(p, 0, 0);
@@ -260,6 +261,7 @@ export function reset(base: u32): void {
   apicResetRegisters();
   store<u64>(cpu + V_PAT, 0x0007040600070406);
   store<u64>(cpu + V_MISC_ENABLE, 1); // fast strings, as QEMU resets it
+  fpuReset();
   refreshMode();
   for (let s = 0; s < 8; s++) updateSegCheck(s);
   flushTlbAll(false);

@@ -53,17 +53,20 @@ export function bound<T>(): void {
 }
 
 // --- CPUID ------------------------------------------------------------------------
-// QEMU's "pentium3" model: GenuineIntel, family 6 model 7 stepping 3 (the
-// reset value of EDX in run.ts matches), with exactly the features the core
-// implements.
+// GenuineIntel family 6 model 13 stepping 6: a Pentium M "Dothan", a real
+// CPU with x87, MMX, SSE and SSE2 (what the core implements) that reports
+// neither PAE nor NX nor long mode (the early Pentium M parts hid PAE; Linux
+// needs "forcepae" to use it there), so guests take the same 32-bit paths a
+// Pentium III would. Linux applies no errata workaround to this model.
 
 /**
  * CPUID.1:EDX, the one place that says what the core implements. Change it
- * with the core: FPU (bit 0) when the x87 lands, VME (bit 1) with virtual-8086
- * mode extensions, MMX/FXSR/SSE/SSE2 (bits 23-26) with the SSE work. APIC
- * (bit 9) is added by cpuid() while IA32_APIC_BASE enables the local APIC.
+ * with the core: VME (bit 1) with virtual-8086 mode extensions, PAE (6)
+ * with PAE paging. APIC (bit 9) is added by cpuid() while IA32_APIC_BASE
+ * enables the local APIC.
  */
 const CPUID_1_EDX: u32 =
+  (1 << 0) | // FPU: x87 on chip
   (1 << 3) | // PSE: 4 MiB pages
   (1 << 4) | // TSC: RDTSC, CR4.TSD
   (1 << 5) | // MSR: RDMSR/WRMSR
@@ -72,21 +75,31 @@ const CPUID_1_EDX: u32 =
   (1 << 12) | // MTRR
   (1 << 13) | // PGE: global pages
   (1 << 15) | // CMOV
-  (1 << 16); // PAT
+  (1 << 16) | // PAT
+  (1 << 19) | // CLFSH: CLFLUSH (line size in CPUID.1:EBX[15:8])
+  (1 << 23) | // MMX
+  (1 << 24) | // FXSR: FXSAVE/FXRSTOR, CR4.OSFXSR
+  (1 << 25) | // SSE
+  (1 << 26); // SSE2
 const CPUID_1_ECX: u32 = 0;
-const CPUID_SIGNATURE: u32 = 0x673; // family 6, model 7, stepping 3
-/** Highest basic leaf: 2 (a Pentium III with the serial number disabled reports 2, not 3). */
+/** CPUID.1:EAX: stepping 6, model 13, family 6, as a Pentium M 7xx (Dothan). */
+const CPUID_SIGNATURE: u32 = 0x6d6;
+/** CPUID.1:EBX[15:8]: the CLFLUSH line size in 8-byte units (64 bytes, as the caches below). */
+const CLFLUSH_LINE_QWORDS: u32 = 8;
+/** Highest basic leaf: 2, as the Pentium M reports. */
 const CPUID_MAX_BASIC: u32 = 2;
 const CPUID_MAX_EXT: u32 = 0x80000004;
 /**
- * Leaf 2: the cache/TLB descriptors of a Pentium III (Katmai): 01 02 03 04
- * (TLBs), 08 (16 KiB L1 code), 0C (16 KiB L1 data), 43 (512 KiB L2). EAX's
- * low byte 01: one CPUID 2 call returns everything.
+ * Leaf 2: the cache/TLB descriptors of a Pentium M (Dothan, 2 MiB L2), all
+ * with 64-byte lines: 01/02 (code TLB, 4 KiB and 4 MiB pages), B0 (code TLB
+ * 128 entries), B3 (data TLB 128 entries), 04 (data TLB, 4 MiB pages), 30
+ * (32 KiB L1 code), 2C (32 KiB L1 data), 7D (2 MiB L2), F0 (64-byte
+ * prefetching). EAX's low byte 01: one CPUID 2 call returns everything.
  */
-const CPUID_2_EAX: u32 = 0x03020101;
-const CPUID_2_EBX: u32 = 0;
+const CPUID_2_EAX: u32 = 0x02b3b001;
+const CPUID_2_EBX: u32 = 0x000000f0;
 const CPUID_2_ECX: u32 = 0;
-const CPUID_2_EDX: u32 = 0x0c040843;
+const CPUID_2_EDX: u32 = 0x2c04307d;
 /** Leaves 0x80000002-4: the brand string, ASCII, NUL-padded to 48 bytes. */
 const CPUID_BRAND = 'wkvm virtual CPU';
 
@@ -117,8 +130,8 @@ export function cpuid(): void {
     case 1: {
       const index = (cpu - VCPU_BLOCKS) / VCPU_BLOCK_SIZE;
       a = CPUID_SIGNATURE;
-      // Initial APIC ID (the vCPU index) and, as QEMU reports, CLFLUSH line size 8 qwords.
-      b = (index << 24) | (8 << 8);
+      // Initial APIC ID (the vCPU index) and the CLFLUSH line size.
+      b = (index << 24) | (CLFLUSH_LINE_QWORDS << 8);
       c = CPUID_1_ECX;
       // APIC (bit 9) while IA32_APIC_BASE enables it (SDM 10.4.3).
       d = CPUID_1_EDX | (apicHwEnabled() ? <u32>1 << 9 : 0);
