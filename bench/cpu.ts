@@ -57,6 +57,9 @@ const WORKLOADS: Workload[] = [
   { name: 'copy-byte', index: 2, symbol: 'copy_byte', args: (r) => ['SRC', 'DST', r] },
   { name: 'fib-calls', index: 3, symbol: 'fib_bench', args: (r) => [FIB_N, r, 0] },
   { name: 'rep-movsd', index: 4, symbol: 'rep_movsd', args: (r) => ['SRC', 'DST', r], bytesPerRep: 0x10000 },
+  { name: 'x87-loop', index: 5, symbol: 'x87_loop', args: (r) => [r, 0, 0] },
+  { name: 'sse2-loop', index: 6, symbol: 'sse2_loop', args: (r) => [r, 0, 0] },
+  { name: 'simd-int-loop', index: 7, symbol: 'simd_int_loop', args: (r) => [r, 0, 0] },
 ];
 
 function tool(cmd: string, args: string[]): { ok: boolean; out: string } {
@@ -114,6 +117,9 @@ function resolveArg(a: number | 'SRC' | 'DST'): number {
 function runCore(w: Workload, reps: number): CoreRun {
   vm.reset();
   vm.setFlat32(0);
+  // As Linux leaves them: FPU errors as #MF, FXSAVE/SSE enabled, SSE errors as #XM.
+  vm.setCr(0, vm.getCr(0) | abi.CR0_NE | abi.CR0_MP);
+  vm.setCr(4, abi.CR4_OSFXSR | abi.CR4_OSXMMEXCPT);
   vm.exceptionExitMask = 0xffffffff; // any exception: stop and say which
   vm.writePhys(SRC, pattern);
   const [a, b, c] = w.args(reps).map(resolveArg);

@@ -22,6 +22,9 @@ extern unsigned RP copy_dword(unsigned, unsigned, unsigned);
 extern unsigned RP copy_byte(unsigned, unsigned, unsigned);
 extern unsigned RP fib_bench(unsigned, unsigned, unsigned);
 extern unsigned RP rep_movsd(unsigned, unsigned, unsigned);
+extern unsigned RP x87_loop(unsigned, unsigned, unsigned);
+extern unsigned RP sse2_loop(unsigned, unsigned, unsigned);
+extern unsigned RP simd_int_loop(unsigned, unsigned, unsigned);
 
 #define BUF_BYTES 65536
 static unsigned src[BUF_BYTES / 4] __attribute__((aligned(4096)));
@@ -47,6 +50,7 @@ int main(int argc, char **argv) {
   static const struct { const char *name; workload_fn fn; } table[] = {
     { "alu_loop", alu_loop }, { "copy_dword", copy_dword }, { "copy_byte", copy_byte },
     { "fib_bench", fib_bench }, { "rep_movsd", rep_movsd },
+    { "x87_loop", x87_loop }, { "sse2_loop", sse2_loop }, { "simd_int_loop", simd_int_loop },
   };
   workload_fn fn = NULL;
   for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++)

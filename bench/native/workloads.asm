@@ -6,17 +6,19 @@
 ; absolute data: every address comes in a register. Calling convention
 ; regparm(3): arguments in EAX, EDX, ECX; result in EAX; EBX, ESI, EDI, EBP
 ; preserved. Only integer instructions the core had from the start
-; (MOV ADD SUB XOR AND CMP INC DEC Jcc PUSH POP CALL RET), plus REP MOVSD.
+; (MOV ADD SUB XOR AND CMP INC DEC Jcc PUSH POP CALL RET), plus REP MOVSD;
+; and three floating-point/SIMD loops (x87, scalar SSE2, packed integer SSE2)
+; whose results must agree bit for bit with the host's.
 
         bits 32
 %ifdef FLAT
         org 0
         ; Entry table (flat binary only): offsets of the workloads, in this order.
-        dd alu_loop, copy_dword, copy_byte, fib_bench, rep_movsd
+        dd alu_loop, copy_dword, copy_byte, fib_bench, rep_movsd, x87_loop, sse2_loop, simd_int_loop
 %else
         section .note.GNU-stack noalloc noexec nowrite progbits
         section .text
-        global alu_loop, copy_dword, copy_byte, fib_bench, rep_movsd
+        global alu_loop, copy_dword, copy_byte, fib_bench, rep_movsd, x87_loop, sse2_loop, simd_int_loop
 %endif
 
 COPY_DWORDS equ 4096            ; 16 KiB per pass
@@ -155,4 +157,82 @@ rep_movsd:
         pop edi
         pop esi
         pop ebx
+        ret
+
+; x87_loop(reps): x = sqrt(x / pi + pi) in 80-bit extended precision (FNINIT:
+; 64-bit significands, round to nearest), reps times. Returns the low dword
+; of the result's significand xor its high dword.
+x87_loop:
+        mov ecx, eax
+        sub esp, 12
+        fninit
+        fldpi                   ; pi
+        fld1                    ; x = 1, pi
+.loop:  fdiv st0, st1           ; x / pi
+        fadd st0, st1           ; + pi
+        fsqrt
+        dec ecx
+        jnz .loop
+        fstp tword [esp]
+        fstp st0
+        mov eax, [esp]
+        xor eax, [esp + 4]
+        add esp, 12
+        ret
+
+; sse2_loop(reps): x = sqrt(x * 3 + 7) / 1.5 + x in scalar double precision
+; (MXCSR as reset: round to nearest), reps times. Returns the result's low
+; dword xor its high dword.
+sse2_loop:
+        mov ecx, eax
+        mov eax, 3
+        cvtsi2sd xmm1, eax
+        mov eax, 7
+        cvtsi2sd xmm2, eax
+        mov eax, 2
+        cvtsi2sd xmm3, eax
+        mov eax, 3
+        cvtsi2sd xmm4, eax
+        divsd xmm4, xmm3        ; 1.5
+        mov eax, 1
+        cvtsi2sd xmm0, eax
+.loop:  movapd xmm5, xmm0
+        mulsd xmm0, xmm1
+        addsd xmm0, xmm2
+        sqrtsd xmm0, xmm0
+        divsd xmm0, xmm4
+        addsd xmm0, xmm5
+        dec ecx
+        jnz .loop
+        movd eax, xmm0
+        psrlq xmm0, 32
+        movd edx, xmm0
+        xor eax, edx
+        ret
+
+; simd_int_loop(reps): packed 32- and 16-bit integer arithmetic on four
+; lanes, reps times. Returns a dword folded from the lanes.
+simd_int_loop:
+        mov ecx, eax
+        movd xmm0, eax
+        pshufd xmm0, xmm0, 0
+        mov eax, 0x00030005
+        movd xmm1, eax
+        pshufd xmm1, xmm1, 0
+        mov eax, 0x9e3779b9
+        movd xmm2, eax
+        pshufd xmm2, xmm2, 0x1b
+.loop:  paddd xmm0, xmm2
+        pmullw xmm0, xmm1
+        movdqa xmm3, xmm0
+        psrld xmm3, 7
+        pxor xmm0, xmm3
+        psubd xmm2, xmm0
+        dec ecx
+        jnz .loop
+        pshufd xmm3, xmm0, 0x4e
+        pxor xmm0, xmm3
+        pshufd xmm3, xmm0, 0xb1
+        paddd xmm0, xmm3
+        movd eax, xmm0
         ret
