@@ -21,6 +21,11 @@ export interface HttpDiskOptions {
   fetch?: typeof fetch;
 }
 
+/** The server answers ranged GETs with the whole file: callers may fall back to downloading it. */
+export class RangesNotSupportedError extends StorageError {
+  override name = 'RangesNotSupportedError';
+}
+
 export class HttpDisk implements BlockDevice {
   readonly readOnly = true;
   readonly chunkSize: number;
@@ -91,7 +96,7 @@ export class HttpDisk implements BlockDevice {
     }
     if (res.status === 200) {
       await res.body?.cancel();
-      throw new StorageError(`the server of ${url} does not support range requests`);
+      throw new RangesNotSupportedError(`the server of ${url} does not support range requests`);
     }
     if (res.status !== 206) {
       await res.body?.cancel();
@@ -205,7 +210,7 @@ export class HttpDisk implements BlockDevice {
     }
     if (res.status === 200) {
       await res.body?.cancel();
-      throw new StorageError(`the server of ${this.url} does not support range requests`);
+      throw new RangesNotSupportedError(`the server of ${this.url} does not support range requests`);
     }
     if (res.status !== 206) {
       await res.body?.cancel();
