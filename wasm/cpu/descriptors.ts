@@ -8,14 +8,16 @@
 //   lo: limit 0..15 | base 0..15 << 16
 //   hi: base 16..23 | type 8..11 | S 12 | DPL 13..14 | P 15 | limit 16..19
 //       | AVL 20 | L 21 | D/B 22 | G 23 | base 24..31
+// Gates: lo = offset 0..15 | selector << 16, hi = type, DPL, P, parameter
+// count 0..4 (call gates) and offset 16..31 in bits 16..31 (32-bit gates).
 // The segment cache keeps descriptor bits 40..55 (hi >> 8) with the limit
 // bits cleared, plus SEG_VALID.
 import {
   V_SEGS, SEG_SIZE, SEG_SEL, SEG_ATTR, SEG_LIMIT, SEG_BASE, SEG_ES, SEG_SS, SEG_DS, SEG_FS, SEG_GS,
-  SEG_CS, SEG_LDTR, SEG_TR, SEG_VALID, ATTR_CODE, ATTR_S, V_GDTR_BASE, V_GDTR_LIMIT, V_CPL,
+  SEG_CS, SEG_LDTR, SEG_TR, SEG_VALID, ATTR_CODE, ATTR_S, V_GDTR_BASE, V_GDTR_LIMIT, V_CPL, REG_ESP,
   EXC_GP, EXC_SS, EXC_NP, EXC_TS,
 } from '../abi';
-import { cpu, cpl, abortInsn, setFault } from './state';
+import { cpu, cpl, abortInsn, setFault, setReg32 } from './state';
 import { readLinSys, writeLinSys, writeLin, probeWrite } from './mmu';
 import { setSegmentCache } from './segload';
 
@@ -28,6 +30,8 @@ export const D_S: u32 = 0x1000;
 export const D_P: u32 = 0x8000;
 export const D_BIG: u32 = 0x400000;
 export const D_G: u32 = 0x800000;
+/** System descriptors: type bit 3, a 32-bit gate or TSS (16-bit without it). */
+export const D_SYS32: u32 = 0x800;
 
 // System descriptor types (hi bits 8..11 with S = 0).
 export const T_TSS16: u32 = 1;
@@ -194,6 +198,36 @@ function nullIfInaccessible(seg: i32): void {
   if (!conforming && dpl < cpl) setSegmentCache(seg, 0, 0, 0, 0);
 }
 
+// --- gates -----------------------------------------------------------------------
+
+/** Results of gateCode(): the selector and offset a gate names (its code descriptor is in descLo/descHi/descLin). */
+export let gateSel: u32 = 0;
+export let gateOff: u32 = 0;
+
+/**
+ * The code segment a call, interrupt or trap gate leads to, once the gate
+ * itself passed its caller's checks (SDM Vol. 2A CALL, JMP and INT n
+ * pseudocode; Vol. 3A 5.8.4, 6.12.1.1): #GP(0) for a null selector; #GP(sel)
+ * for a selector outside its table or a descriptor that is not code or has
+ * DPL > CPL (a gate never leads to a less privileged level); #NP(sel) if not
+ * present. `sameLevel` (JMP, which never changes the CPL) also refuses a
+ * non-conforming segment with DPL < CPL, with #GP(sel) before #NP as the
+ * SDM orders them.
+ */
+export function gateCode(lo: u32, hi: u32, sameLevel: bool): bool {
+  const sel = lo >>> 16;
+  if ((sel & 0xfffc) == 0) { setFault(EXC_GP, 0, true); return false; }
+  if (!fetchDescriptorOr(sel, EXC_GP)) return false;
+  const chi = descHi;
+  const dpl = descDpl(chi);
+  if (!isCode(chi) || dpl > cpl) return selFault(EXC_GP, sel);
+  if (sameLevel && !isConformingCode(chi) && dpl != cpl) return selFault(EXC_GP, sel);
+  if (!(chi & D_P)) return selFault(EXC_NP, sel);
+  gateSel = sel;
+  gateOff = (hi & D_SYS32) ? (lo & 0xffff) | (hi & 0xffff0000) : lo & 0xffff;
+  return true;
+}
+
 // --- the inner stack of a privilege change ------------------------------------
 
 /** Results of innerStack(): the new SS selector, its descriptor words, the new ESP. */
@@ -242,6 +276,34 @@ export function innerStack(dpl: u32): bool {
   newSSLin = descLin;
   newESP = esp;
   return true;
+}
+
+/** Starts a frame at the inner stack's SS:ESP (#SS(new SS) on a limit violation). */
+export function frameBeginInner(commit: bool): void {
+  frameBegin(descBase(newSSLo, newSSHi), descLimit(newSSLo, newSSHi), newSSHi, newESP, false, newSS, commit);
+}
+
+/**
+ * After the probe of a frame on the inner stack: the accessed bits of the
+ * new SS and CS descriptors (memory writes that can fault, so before the commit).
+ */
+export function setAccessedInner(csLin: u32, csHi: u32): void {
+  setAccessed(newSSLin, newSSHi);
+  if (abortInsn) return;
+  setAccessed(csLin, csHi);
+}
+
+/**
+ * Commits a change to the more privileged level `dpl` once its frame is
+ * written: the CPL, SS from the TSS, ESP below the frame (a 16-bit stack
+ * changes only SP, the upper half comes from the TSS's ESP), and CS.
+ */
+export function enterInner(csSel: u32, csLo: u32, csHi: u32, dpl: u32): void {
+  const sp = frameSp();
+  store<u32>(cpu + V_CPL, dpl);
+  loadDescriptorCache(SEG_SS, newSS, newSSLo, newSSHi);
+  setReg32(REG_ESP, frameIsBig() ? sp : (newESP & 0xffff0000) | sp);
+  loadCS(csSel, csLo, csHi, dpl);
 }
 
 // --- frames on a stack segment ------------------------------------------------

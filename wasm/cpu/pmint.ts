@@ -8,23 +8,22 @@
 // (the run loop then escalates as the SDM says: contributory faults to #DF,
 // #DF to shutdown). The EXT bit of error codes is added by deliverEvent().
 import {
-  V_IDTR_BASE, V_IDTR_LIMIT, V_CPL, SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS,
+  V_IDTR_BASE, V_IDTR_LIMIT, SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS,
   REG_ESP, EXC_GP, EXC_NP, FLAG_IF, FLAG_TF, FLAG_NT, FLAG_RF, FLAG_VM,
 } from '../abi';
-import { cpu, eip, cpl, v86Mode, abortInsn, setFault, reg32, setReg32 } from './state';
+import { cpu, eip, cpl, v86Mode, abortInsn, setFault, reg32 } from './state';
 import { getEflags, writeEflags } from './flags';
 import { readLinSys } from './mmu';
 import { getSP, setSP } from './operand';
 import { setSegmentCache } from './segload';
 import {
-  descLo, descHi, descLin, descLimit, descDpl, descType, descBase, isCode, isConformingCode,
-  fetchDescriptorOr, setAccessed, loadCS, loadDescriptorCache, segSel,
-  innerStack, newSS, newSSLo, newSSHi, newSSLin, newESP,
-  frameBegin, frameBeginCurrent, framePush, frameSp, frameIsBig,
+  descLo, descHi, descLin, descLimit, descDpl, descType, isConformingCode, setAccessed, loadCS, segSel,
+  gateCode, gateSel, gateOff, innerStack, frameBeginInner, setAccessedInner, enterInner,
+  frameBeginCurrent, framePush, frameSp,
   D_P, T_TASK, T_INT16, T_TRAP16, T_INT32, T_TRAP32,
 } from './descriptors';
 import { EV_SOFTWARE } from './interrupt';
-import { taskGate, TS_INT } from './task';
+import { switchToTss, TS_INT } from './task';
 
 export function deliverProtected(vector: u32, kind: u32, hasError: bool, error: u32): void {
   const vecErr = vector * 8 + 2;
@@ -43,21 +42,17 @@ export function deliverProtected(vector: u32, kind: u32, hasError: bool, error: 
   if (kind == EV_SOFTWARE && descDpl(hi) < cpl) { setFault(EXC_GP, vecErr, true); return; }
   if (!(hi & D_P)) { setFault(EXC_NP, vecErr, true); return; }
   if (type == T_TASK) {
-    taskGate(lo >>> 16, TS_INT, hasError, error);
+    switchToTss(lo >>> 16, TS_INT, hasError, error);
     return;
   }
 
   const gate32 = (type & 8) != 0;
   const trapGate = (type & 1) != 0;
   const n: u32 = gate32 ? 4 : 2;
-  const csSel = lo >>> 16;
-  const off = gate32 ? (lo & 0xffff) | (hi & 0xffff0000) : lo & 0xffff;
-  if ((csSel & 0xfffc) == 0) { setFault(EXC_GP, 0, true); return; }
-  if (!fetchDescriptorOr(csSel, EXC_GP)) return;
+  if (!gateCode(lo, hi, false)) return;
+  const csSel = gateSel, off = gateOff;
   const clo = descLo, chi = descHi, clin = descLin;
   const dpl = descDpl(chi);
-  if (!isCode(chi) || dpl > cpl) { setFault(EXC_GP, csSel & 0xfffc, true); return; }
-  if (!(chi & D_P)) { setFault(EXC_NP, csSel & 0xfffc, true); return; }
   const inner = !isConformingCode(chi) && dpl < cpl;
   // From v86 mode only a non-conforming ring-0 handler is possible.
   if (v86Mode && (!inner || dpl != 0)) { setFault(EXC_GP, csSel & 0xfffc, true); return; }
@@ -70,15 +65,16 @@ export function deliverProtected(vector: u32, kind: u32, hasError: bool, error: 
   let newFlags = oldFlags & ~(FLAG_TF | FLAG_NT | FLAG_RF | FLAG_VM);
   if (!trapGate) newFlags &= ~FLAG_IF;
 
-  if (inner) {
-    if (!innerStack(dpl)) return;
-    const ss = newSS, sslo = newSSLo, sshi = newSSHi, sslin = newSSLin, esp = newESP;
-    const ssBase = descBase(sslo, sshi);
-    const ssLimit = descLimit(sslo, sshi);
-    const oldSS = segSel(SEG_SS);
-    const oldESP = reg32(REG_ESP);
-    for (let pass = 0; pass < 2; pass++) {
-      frameBegin(ssBase, ssLimit, sshi, esp, false, ss, pass == 1);
+  // A more privileged handler gets the stack for its level from the TSS,
+  // with the interrupted SS:ESP (and, from v86 mode, GS FS DS ES) below the
+  // frame (SDM Vol. 3A 6.12.1, figure 6-4). The frame is probed, then written.
+  if (inner && !innerStack(dpl)) return;
+  const oldSS = segSel(SEG_SS);
+  const oldESP = reg32(REG_ESP);
+  for (let pass = 0; pass < 2; pass++) {
+    const commit = pass == 1;
+    if (inner) {
+      frameBeginInner(commit);
       if (fromV86) {
         framePush(segSel(SEG_GS), n);
         framePush(segSel(SEG_FS), n);
@@ -87,20 +83,21 @@ export function deliverProtected(vector: u32, kind: u32, hasError: bool, error: 
       }
       framePush(oldSS, n);
       framePush(oldESP, n);
-      framePush(oldFlags, n);
-      framePush(oldCS, n);
-      framePush(retEip, n);
-      if (hasError) framePush(error, n);
-      if (abortInsn) return;
-      if (pass == 0) {
-        setAccessed(sslin, sshi);
-        if (abortInsn) return;
-        setAccessed(clin, chi);
-        if (abortInsn) return;
-      }
+    } else {
+      frameBeginCurrent(getSP(), commit);
     }
-    const sp = frameSp();
-    const big = frameIsBig();
+    framePush(oldFlags, n);
+    framePush(oldCS, n);
+    framePush(retEip, n);
+    if (hasError) framePush(error, n);
+    if (abortInsn) return;
+    if (!commit) {
+      if (inner) setAccessedInner(clin, chi);
+      else setAccessed(clin, chi);
+      if (abortInsn) return;
+    }
+  }
+  if (inner) {
     writeEflags(newFlags);
     if (fromV86) {
       setSegmentCache(SEG_ES, 0, 0, 0, 0);
@@ -108,23 +105,8 @@ export function deliverProtected(vector: u32, kind: u32, hasError: bool, error: 
       setSegmentCache(SEG_FS, 0, 0, 0, 0);
       setSegmentCache(SEG_GS, 0, 0, 0, 0);
     }
-    store<u32>(cpu + V_CPL, dpl);
-    loadDescriptorCache(SEG_SS, ss, sslo, sshi);
-    setReg32(REG_ESP, big ? sp : (esp & 0xffff0000) | sp);
-    loadCS(csSel, clo, chi, dpl);
+    enterInner(csSel, clo, chi, dpl);
   } else {
-    for (let pass = 0; pass < 2; pass++) {
-      frameBeginCurrent(getSP(), pass == 1);
-      framePush(oldFlags, n);
-      framePush(oldCS, n);
-      framePush(retEip, n);
-      if (hasError) framePush(error, n);
-      if (abortInsn) return;
-      if (pass == 0) {
-        setAccessed(clin, chi);
-        if (abortInsn) return;
-      }
-    }
     setSP(frameSp());
     writeEflags(newFlags);
     loadCS(csSel, clo, chi, cpl);

@@ -28,7 +28,7 @@ import { setSegmentCache, loadSegmentReal } from './segload';
 import {
   descLo, descHi, descLin, descBase, descLimit, descAttr, descDpl, descType, isCode, isConformingCode,
   isWritableData, fetchDescriptorOr, setAccessed, selFault, segReg, segSel, loadDescriptorCache,
-  D_S, D_CODE, D_RW, D_P, T_TSS16, T_TSS32, T_LDT,
+  D_S, D_CODE, D_RW, D_P, D_SYS32, T_TSS16, T_TSS32, T_TSS16_BUSY, T_TSS32_BUSY, T_LDT,
 } from './descriptors';
 
 /** What caused the task switch (decides busy bits, the back link and NT). */
@@ -38,18 +38,22 @@ export const TS_IRET: u32 = 2;
 export const TS_INT: u32 = 3;
 
 /**
- * JMP/CALL/INT through a task gate (its checks done by the caller): the TSS
- * selector it names must be an available TSS in the GDT: #GP(sel) if not,
- * #NP(sel) if not present.
+ * Switches to the task of TSS selector `sel`, named by a task gate
+ * (JMP/CALL/INT, the gate's checks done by the caller) or by the back link
+ * of the current TSS (IRET with NT = 1). It must be a GDT selector of a TSS
+ * descriptor, available, or busy for IRET: #GP(sel) if not (#TS(sel) for
+ * IRET); #NP(sel) if not present. SDM Vol. 3A 7.3, Vol. 2A IRET.
  */
-export function taskGate(tssSel: u32, source: u32, hasError: bool, error: u32): void {
-  if (tssSel & 4) { selFault(EXC_GP, tssSel); return; }
-  if (!fetchDescriptorOr(tssSel, EXC_GP)) return;
+export function switchToTss(sel: u32, source: u32, hasError: bool, error: u32): void {
+  const vector = source == TS_IRET ? EXC_TS : EXC_GP;
+  if (sel & 4) { selFault(vector, sel); return; }
+  if (!fetchDescriptorOr(sel, vector)) return;
   const hi = descHi;
   const t = descType(hi);
-  if (t != T_TSS16 && t != T_TSS32) { selFault(EXC_GP, tssSel); return; }
-  if (!(hi & D_P)) { selFault(EXC_NP, tssSel); return; }
-  taskSwitch(tssSel, descLo, hi, descLin, source, hasError, error);
+  const ok = source == TS_IRET ? t == T_TSS16_BUSY || t == T_TSS32_BUSY : t == T_TSS16 || t == T_TSS32;
+  if (!ok) { selFault(vector, sel); return; }
+  if (!(hi & D_P)) { selFault(EXC_NP, sel); return; }
+  taskSwitch(sel, descLo, hi, descLin, source, hasError, error);
 }
 
 /**
@@ -62,7 +66,7 @@ export function taskGate(tssSel: u32, source: u32, hasError: bool, error: u32): 
 export function taskSwitch(sel: u32, lo: u32, hi: u32, lin: u32, source: u32, hasError: bool, error: u32): void {
   const newBase = descBase(lo, hi);
   const newLimit = descLimit(lo, hi);
-  const new32 = (hi & 0x800) != 0;
+  const new32 = (hi & D_SYS32) != 0;
   const minLimit: u32 = new32 ? 0x67 : 0x2b;
   if (newLimit < minLimit) { selFault(EXC_TS, sel); return; }
 

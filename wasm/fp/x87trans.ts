@@ -445,27 +445,41 @@ export function twoToXMinus1(se: u32, sig: u64): void {
 
 // --- logarithms ------------------------------------------------------------------------------
 
-/** ln(1 + d/s) ... as 2u * L(u^2) with u = d / s given as a wide float (|u| <= 0.18). */
-function lnFromU(us: bool, ue: i32, uh: u64, ul: u64): void {
-  if (uh == 0 && ul == 0) { normalize(false, 0, 0, 0); return; }
+/**
+ * S(u^2) in fixed point (oh:ol) for a wide float u, by Horner from the last
+ * of `terms` terms: S(z) = sum z^k / (2k+1), the series of atanh(u) / u, or
+ * with `alternating` signs sum (-z)^k / (2k+1), that of atan(u) / u. A value
+ * that came out exactly 1 is nudged to the side of the vanished terms
+ * (above for atanh, below for atan).
+ */
+function oddSeries(ue: i32, uh: u64, ul: u64, terms: i32, alternating: bool): void {
   wmul(false, ue, uh, ul, false, ue, uh, ul);
   toFixed(fe, fh, fl);
   const zH = oh;
   const zL = ol;
-  // L(z) = 1 + z/3 + z^2/5 + ... = sum z^k / (2k+1), Horner from k = 30.
-  fdivSmall(ONE_H, 0, 61);
+  fdivSmall(ONE_H, 0, <u32>(2 * terms - 1));
   let th = oh;
   let tl = ol;
-  for (let k: i32 = 29; k >= 0; k--) {
+  for (let k = terms - 2; k >= 0; k--) {
     fmul(th, tl, zH, zL);
     const ph2 = oh;
     const pl2 = ol;
     fdivSmall(ONE_H, 0, <u32>(2 * k + 1));
-    add128(oh, ol, ph2, pl2);
+    if (alternating) sub128(oh, ol, ph2, pl2);
+    else add128(oh, ol, ph2, pl2);
     th = oh;
     tl = ol;
   }
-  nudgeOne(th, tl, true);
+  nudgeOne(th, tl, !alternating);
+}
+
+/**
+ * ln(1 + d/s) ... as 2u * L(u^2) with u = d / s given as a wide float
+ * (|u| <= 0.18): ln((1 + u) / (1 - u)) = 2 atanh u, L summed from z^30 / 61.
+ */
+function lnFromU(us: bool, ue: i32, uh: u64, ul: u64): void {
+  if (uh == 0 && ul == 0) { normalize(false, 0, 0, 0); return; }
+  oddSeries(ue, uh, ul, 31, false);
   wmul(us, ue + 1, uh, ul, false, 0, oh, ol);
 }
 
@@ -530,25 +544,9 @@ export function yLog2XPlus1(xSe: u32, xSig: u64, ySe: u32, ySig: u64): void {
 
 // --- arctangent -------------------------------------------------------------------------------
 
-/** atan(u) = u * A(u^2), A(z) = 1 - z/3 + z^2/5 - ...: for |u| <= 1/16, u a wide float. */
+/** atan(u) = u * A(u^2), A(z) = 1 - z/3 + z^2/5 - ... (from z^20 / 41): for |u| <= 1/16, u a wide float. */
 function atanSmall(us: bool, ue: i32, uh: u64, ul: u64): void {
-  wmul(false, ue, uh, ul, false, ue, uh, ul);
-  toFixed(fe, fh, fl);
-  const zH = oh;
-  const zL = ol;
-  fdivSmall(ONE_H, 0, 41);
-  let th = oh;
-  let tl = ol;
-  for (let k: i32 = 19; k >= 0; k--) {
-    fmul(th, tl, zH, zL);
-    const ph2 = oh;
-    const pl2 = ol;
-    fdivSmall(ONE_H, 0, <u32>(2 * k + 1));
-    sub128(oh, ol, ph2, pl2);
-    th = oh;
-    tl = ol;
-  }
-  nudgeOne(th, tl, false);
+  oddSeries(ue, uh, ul, 21, true);
   wmul(us, ue, uh, ul, false, 0, oh, ol);
 }
 

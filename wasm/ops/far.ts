@@ -9,7 +9,7 @@
 // state is committed, so a fault leaves the instruction restartable.
 import {
   SEG_CS, SEG_SS, SEG_ES, SEG_DS, SEG_FS, SEG_GS, SEG_TR, SEG_LIMIT, SEG_BASE, REG_ESP, V_CPL, V_NMI_MASKED,
-  EXC_GP, EXC_NP, EXC_SS, EXC_TS, FLAG_NT, FLAG_VM, FLAG_IF, FLAG_IOPL, FLAG_VIP, FLAG_VIF,
+  EXC_GP, EXC_NP, EXC_SS, FLAG_NT, FLAG_VM, FLAG_IF, FLAG_IOPL, FLAG_VIP, FLAG_VIF,
 } from '../abi';
 import {
   cpu, eip, abortInsn, opsize32, addr32, protMode, v86Mode, cpl, setFault, reg32, setReg32, refreshMode,
@@ -20,13 +20,13 @@ import { readMem, writeMem, getSP, setSP, spAdd, readStack } from '../cpu/operan
 import { readLinSys } from '../cpu/mmu';
 import { loadSegmentReal } from '../cpu/segload';
 import {
-  descLo, descHi, descLin, descBase, descLimit, descDpl, descType, isCode, isConformingCode, isWritableData,
+  descLo, descHi, descLin, descLimit, descDpl, descType, isCode, isConformingCode, isWritableData,
   fetchDescriptorOr, setAccessed, selFault, segReg, segSel, loadCS, loadDescriptorCache, nullInaccessibleSegments,
-  innerStack, newSS, newSSLo, newSSHi, newSSLin, newESP,
-  frameBegin, frameBeginCurrent, framePush, frameSp, frameIsBig,
-  D_P, D_S, D_BIG, T_TSS16, T_TSS32, T_TASK, T_CALL16, T_CALL32, T_TSS16_BUSY, T_TSS32_BUSY,
+  gateCode, gateSel, gateOff, innerStack, frameBeginInner, setAccessedInner, enterInner,
+  frameBeginCurrent, framePush, frameSp,
+  D_P, D_S, D_BIG, D_SYS32, T_TSS16, T_TSS32, T_TASK, T_CALL16, T_CALL32,
 } from '../cpu/descriptors';
-import { taskSwitch, taskGate, TS_JMP, TS_CALL, TS_IRET } from '../cpu/task';
+import { taskSwitch, switchToTss, TS_JMP, TS_CALL, TS_IRET } from '../cpu/task';
 
 @inline function csLimit(): u32 {
   return load<u32>(segReg(SEG_CS), SEG_LIMIT);
@@ -34,104 +34,114 @@ import { taskSwitch, taskGate, TS_JMP, TS_CALL, TS_IRET } from '../cpu/task';
 
 // --- operands ----------------------------------------------------------------------
 
+// The far pointer an instruction reads (JMP/CALL) or pops (RETF/IRET, with EFLAGS).
 let fpOff: u32 = 0;
 let fpSel: u32 = 0;
+let fpFlags: u32 = 0;
 
-/** Reads a far pointer m16:16 / m16:32 at the ModRM address into fpOff/fpSel. */
-function readFarPointer(): void {
-  if (opsize32) {
-    fpOff = readMem<u32>(eaSeg, eaOff);
-    if (abortInsn) return;
-    fpSel = readMem<u16>(eaSeg, addr32 ? eaOff + 4 : (eaOff + 4) & 0xffff);
-  } else {
-    fpOff = readMem<u16>(eaSeg, eaOff);
-    if (abortInsn) return;
-    fpSel = readMem<u16>(eaSeg, addr32 ? eaOff + 2 : (eaOff + 2) & 0xffff);
-  }
+/** Reads a far pointer m16:16 / m16:32 at the ModRM address into fpOff/fpSel; false if that faulted. */
+function readFarPointer(): bool {
+  const n: u32 = opsize32 ? 4 : 2;
+  fpOff = opsize32 ? readMem<u32>(eaSeg, eaOff) : <u32>readMem<u16>(eaSeg, eaOff);
+  if (abortInsn) return false;
+  fpSel = readMem<u16>(eaSeg, addr32 ? eaOff + n : (eaOff + n) & 0xffff);
+  return !abortInsn;
 }
-function fetchFarPointer(): void {
+/** Fetches a far pointer ptr16:16 / ptr16:32 (offset first) into fpOff/fpSel. */
+function fetchFarPointer(): bool {
   fpOff = opsize32 ? fetch32() : fetch16();
   fpSel = fetch16();
+  return !abortInsn;
 }
 
 export function jmpFarImm(): void {
-  fetchFarPointer();
-  if (abortInsn) return;
-  jmpFar(fpSel, fpOff);
+  if (fetchFarPointer()) farTransfer(fpSel, fpOff, false);
 }
 export function jmpFarE(): void {
-  readFarPointer();
-  if (abortInsn) return;
-  jmpFar(fpSel, fpOff);
+  if (readFarPointer()) farTransfer(fpSel, fpOff, false);
 }
 export function callFarImm(): void {
-  fetchFarPointer();
-  if (abortInsn) return;
-  callFar(fpSel, fpOff);
+  if (fetchFarPointer()) farTransfer(fpSel, fpOff, true);
 }
 export function callFarE(): void {
-  readFarPointer();
-  if (abortInsn) return;
-  callFar(fpSel, fpOff);
+  if (readFarPointer()) farTransfer(fpSel, fpOff, true);
 }
 
-// --- JMP far -------------------------------------------------------------------------
+// --- JMP and CALL far ----------------------------------------------------------------
 
-function jmpFar(sel: u32, off: u32): void {
-  if (!protMode || v86Mode) {
-    if (off > csLimit()) { setFault(EXC_GP, 0, true); return; }
-    loadSegmentReal(SEG_CS, sel);
-    eip = off;
-    return;
-  }
+/**
+ * JMP far (`call` false) and CALL far to sel:off (SDM Vol. 2A, JMP and CALL;
+ * Vol. 3A 5.8, 7.3). Both accept the same targets with the same checks: a
+ * code segment usable at the CPL, a TSS or a task gate (a task switch), or a
+ * call gate. They differ where the SDM says: CALL pushes the return address
+ * (on a more privileged level's stack through a call gate, see
+ * callGateInner), and JMP through a call gate never changes the privilege
+ * level.
+ */
+function farTransfer(sel: u32, off: u32, call: bool): void {
+  if (!protMode || v86Mode) { farTransferReal(sel, off, call); return; }
   if ((sel & 0xfffc) == 0) { setFault(EXC_GP, 0, true); return; }
   if (!fetchDescriptorOr(sel, EXC_GP)) return;
-  const lo = descLo, hi = descHi, lin = descLin;
-  const dpl = descDpl(hi);
-  const rpl = sel & 3;
+  let lo = descLo, hi = descHi, lin = descLin;
+  // The return address CALL pushes: the operand size, or a call gate's size.
+  let n: u32 = opsize32 ? 4 : 2;
   if (hi & D_S) {
     if (!checkCodeTarget(sel, hi)) return;
-    if (off > descLimit(lo, hi)) { setFault(EXC_GP, 0, true); return; }
-    setAccessed(lin, hi);
-    if (abortInsn) return;
-    loadCS(sel, lo, hi, cpl);
-    eip = off;
-    return;
-  }
-  switch (descType(hi)) {
-    case T_TSS16: case T_TSS32:
-      // A TSS descriptor is valid only in the GDT.
-      if ((sel & 4) || dpl < cpl || dpl < rpl) { selFault(EXC_GP, sel); return; }
-      if (!(hi & D_P)) { selFault(EXC_NP, sel); return; }
-      taskSwitch(sel, lo, hi, lin, TS_JMP, false, 0);
-      return;
-    case T_TASK:
-      if (dpl < cpl || dpl < rpl) { selFault(EXC_GP, sel); return; }
-      if (!(hi & D_P)) { selFault(EXC_NP, sel); return; }
-      taskGate(lo >>> 16, TS_JMP, false, 0);
-      return;
-    case T_CALL16: case T_CALL32: {
-      if (dpl < cpl || dpl < rpl) { selFault(EXC_GP, sel); return; }
-      if (!(hi & D_P)) { selFault(EXC_NP, sel); return; }
-      const csel = lo >>> 16;
-      const goff = descType(hi) == T_CALL32 ? (lo & 0xffff) | (hi & 0xffff0000) : lo & 0xffff;
-      if ((csel & 0xfffc) == 0) { setFault(EXC_GP, 0, true); return; }
-      if (!fetchDescriptorOr(csel, EXC_GP)) return;
-      const clo = descLo, chi = descHi, clin = descLin;
-      const cdpl = descDpl(chi);
-      // JMP never changes the privilege level: conforming DPL <= CPL, else DPL == CPL.
-      if (!isCode(chi) || (isConformingCode(chi) ? cdpl > cpl : cdpl != cpl)) { selFault(EXC_GP, csel); return; }
-      if (!(chi & D_P)) { selFault(EXC_NP, csel); return; }
-      if (goff > descLimit(clo, chi)) { setFault(EXC_GP, 0, true); return; }
-      setAccessed(clin, chi);
-      if (abortInsn) return;
-      loadCS(csel, clo, chi, cpl);
-      eip = goff;
+  } else {
+    // A system descriptor: a gate or TSS of DPL >= CPL and >= RPL.
+    const type = descType(hi);
+    const tss = type == T_TSS16 || type == T_TSS32;
+    if (!tss && type != T_TASK && type != T_CALL16 && type != T_CALL32) { selFault(EXC_GP, sel); return; }
+    const dpl = descDpl(hi);
+    // A TSS descriptor is valid only in the GDT.
+    if ((tss && (sel & 4) != 0) || dpl < cpl || dpl < (sel & 3)) { selFault(EXC_GP, sel); return; }
+    if (!(hi & D_P)) { selFault(EXC_NP, sel); return; }
+    const source = call ? TS_CALL : TS_JMP;
+    if (tss) { taskSwitch(sel, lo, hi, lin, source, false, 0); return; }
+    if (type == T_TASK) { switchToTss(lo >>> 16, source, false, 0); return; }
+    // A call gate: on to the code segment it names.
+    const gateHi = hi;
+    if (!gateCode(lo, hi, !call)) return;
+    sel = gateSel;
+    off = gateOff;
+    lo = descLo;
+    hi = descHi;
+    lin = descLin;
+    n = (gateHi & D_SYS32) ? 4 : 2;
+    if (!isConformingCode(hi) && descDpl(hi) < cpl) {
+      callGateInner(sel, off, lo, hi, lin, n, gateHi & 0x1f);
       return;
     }
-    default:
-      selFault(EXC_GP, sel);
   }
+  // Same privilege level: CPL unchanged, CS.RPL := CPL.
+  if (off > descLimit(lo, hi)) { setFault(EXC_GP, 0, true); return; }
+  if (call) pushReturn(n, lin, hi);
+  else setAccessed(lin, hi);
+  if (abortInsn) return;
+  loadCS(sel, lo, hi, cpl);
+  eip = off;
+}
+
+/** Real and virtual-8086 mode: CS is reloaded from the selector; CALL pushes CS and (E)IP on the stack. */
+function farTransferReal(sel: u32, off: u32, call: bool): void {
+  if (off > csLimit()) { setFault(EXC_GP, 0, true); return; }
+  if (call) {
+    const sp = getSP();
+    const cs = segSel(SEG_CS);
+    if (opsize32) {
+      writeMem<u32>(SEG_SS, spAdd(sp, -4), cs);
+      if (abortInsn) return;
+      writeMem<u32>(SEG_SS, spAdd(sp, -8), eip);
+    } else {
+      writeMem<u16>(SEG_SS, spAdd(sp, -2), <u16>cs);
+      if (abortInsn) return;
+      writeMem<u16>(SEG_SS, spAdd(sp, -4), <u16>eip);
+    }
+    if (abortInsn) return;
+    setSP(spAdd(sp, opsize32 ? -8 : -4));
+  }
+  loadSegmentReal(SEG_CS, sel);
+  eip = off;
 }
 
 /** A code segment named directly by JMP/CALL far: #GP(sel) unless usable at CPL, #NP(sel) if absent. */
@@ -145,65 +155,6 @@ function checkCodeTarget(sel: u32, hi: u32): bool {
   }
   if (!(hi & D_P)) return selFault(EXC_NP, sel);
   return true;
-}
-
-// --- CALL far ------------------------------------------------------------------------
-
-function callFar(sel: u32, off: u32): void {
-  const n: u32 = opsize32 ? 4 : 2;
-  if (!protMode || v86Mode) {
-    if (off > csLimit()) { setFault(EXC_GP, 0, true); return; }
-    const sp = getSP();
-    const cs = segSel(SEG_CS);
-    if (n == 4) {
-      writeMem<u32>(SEG_SS, spAdd(sp, -4), cs);
-      if (abortInsn) return;
-      writeMem<u32>(SEG_SS, spAdd(sp, -8), eip);
-    } else {
-      writeMem<u16>(SEG_SS, spAdd(sp, -2), <u16>cs);
-      if (abortInsn) return;
-      writeMem<u16>(SEG_SS, spAdd(sp, -4), <u16>eip);
-    }
-    if (abortInsn) return;
-    setSP(spAdd(sp, -2 * n));
-    loadSegmentReal(SEG_CS, sel);
-    eip = off;
-    return;
-  }
-  if ((sel & 0xfffc) == 0) { setFault(EXC_GP, 0, true); return; }
-  if (!fetchDescriptorOr(sel, EXC_GP)) return;
-  const lo = descLo, hi = descHi, lin = descLin;
-  const dpl = descDpl(hi);
-  const rpl = sel & 3;
-  if (hi & D_S) {
-    if (!checkCodeTarget(sel, hi)) return;
-    if (off > descLimit(lo, hi)) { setFault(EXC_GP, 0, true); return; }
-    pushReturn(n, lin, hi);
-    if (abortInsn) return;
-    loadCS(sel, lo, hi, cpl);
-    eip = off;
-    return;
-  }
-  switch (descType(hi)) {
-    case T_TSS16: case T_TSS32:
-      // A TSS descriptor is valid only in the GDT.
-      if ((sel & 4) || dpl < cpl || dpl < rpl) { selFault(EXC_GP, sel); return; }
-      if (!(hi & D_P)) { selFault(EXC_NP, sel); return; }
-      taskSwitch(sel, lo, hi, lin, TS_CALL, false, 0);
-      return;
-    case T_TASK:
-      if (dpl < cpl || dpl < rpl) { selFault(EXC_GP, sel); return; }
-      if (!(hi & D_P)) { selFault(EXC_NP, sel); return; }
-      taskGate(lo >>> 16, TS_CALL, false, 0);
-      return;
-    case T_CALL16: case T_CALL32:
-      if (dpl < cpl || dpl < rpl) { selFault(EXC_GP, sel); return; }
-      if (!(hi & D_P)) { selFault(EXC_NP, sel); return; }
-      callGate(lo, hi);
-      return;
-    default:
-      selFault(EXC_GP, sel);
-  }
 }
 
 /** Pushes CS:EIP (n bytes each) on the current stack, probing first; sets the CS descriptor's accessed bit. */
@@ -223,45 +174,25 @@ function pushReturn(n: u32, csLin: u32, csHi: u32): void {
   setSP(frameSp());
 }
 
-/** CALL through a call gate (gate checks done): same level, or a more privileged one with a stack switch. */
-function callGate(lo: u32, hi: u32): void {
-  const gate32 = descType(hi) == T_CALL32;
-  const n: u32 = gate32 ? 4 : 2;
-  const count = hi & 0x1f;
-  const csel = lo >>> 16;
-  const goff = gate32 ? (lo & 0xffff) | (hi & 0xffff0000) : lo & 0xffff;
-  if ((csel & 0xfffc) == 0) { setFault(EXC_GP, 0, true); return; }
-  if (!fetchDescriptorOr(csel, EXC_GP)) return;
-  const clo = descLo, chi = descHi, clin = descLin;
-  const cdpl = descDpl(chi);
-  if (!isCode(chi) || cdpl > cpl) { selFault(EXC_GP, csel); return; }
-  if (!(chi & D_P)) { selFault(EXC_NP, csel); return; }
-
-  if (isConformingCode(chi) || cdpl == cpl) {
-    if (goff > descLimit(clo, chi)) { setFault(EXC_GP, 0, true); return; }
-    pushReturn(n, clin, chi);
-    if (abortInsn) return;
-    loadCS(csel, clo, chi, cpl);
-    eip = goff;
-    return;
-  }
-
-  // More privileged: the stack for the new CPL comes from the TSS; the
-  // caller's SS:ESP, `count` parameters and CS:EIP are pushed on it.
-  if (!innerStack(cdpl)) return;
-  const ss = newSS, sslo = newSSLo, sshi = newSSHi, sslin = newSSLin, esp = newESP;
-  const ssBase = descBase(sslo, sshi);
-  const ssLimit = descLimit(sslo, sshi);
+/**
+ * CALL through a call gate to a more privileged level (code segment
+ * sel/lo/hi/lin checked): the stack for the new CPL comes from the TSS; the
+ * caller's SS:ESP, `count` parameters copied from the caller's stack and
+ * CS:EIP are pushed on it, n bytes each (the gate's size). SDM Vol. 3A 5.8.5.
+ */
+function callGateInner(sel: u32, off: u32, lo: u32, hi: u32, lin: u32, n: u32, count: u32): void {
+  const dpl = descDpl(hi);
+  if (!innerStack(dpl)) return;
   const oldSS = segSel(SEG_SS);
   const oldESP = reg32(REG_ESP);
   const oldSP = getSP();
   const oldCS = segSel(SEG_CS);
   for (let pass = 0; pass < 2; pass++) {
-    frameBegin(ssBase, ssLimit, sshi, esp, false, ss, pass == 1);
+    frameBeginInner(pass == 1);
     framePush(oldSS, n);
     framePush(oldESP, n);
     for (let i = count; i > 0; i--) {
-      const p = gate32 ? readStack<u32>(spAdd(oldSP, (i - 1) * 4)) : <u32>readStack<u16>(spAdd(oldSP, (i - 1) * 2));
+      const p = n == 4 ? readStack<u32>(spAdd(oldSP, (i - 1) * 4)) : <u32>readStack<u16>(spAdd(oldSP, (i - 1) * 2));
       if (abortInsn) return;
       framePush(p, n);
     }
@@ -269,20 +200,13 @@ function callGate(lo: u32, hi: u32): void {
     framePush(eip, n);
     if (abortInsn) return;
     if (pass == 0) {
-      if (goff > descLimit(clo, chi)) { setFault(EXC_GP, 0, true); return; }
-      setAccessed(sslin, sshi);
-      if (abortInsn) return;
-      setAccessed(clin, chi);
+      if (off > descLimit(lo, hi)) { setFault(EXC_GP, 0, true); return; }
+      setAccessedInner(lin, hi);
       if (abortInsn) return;
     }
   }
-  const sp = frameSp();
-  const big = frameIsBig();
-  store<u32>(cpu + V_CPL, cdpl);
-  loadDescriptorCache(SEG_SS, ss, sslo, sshi);
-  setReg32(REG_ESP, big ? sp : (esp & 0xffff0000) | sp);
-  loadCS(csel, clo, chi, cdpl);
-  eip = goff;
+  enterInner(sel, lo, hi, dpl);
+  eip = off;
 }
 
 // --- RETF ----------------------------------------------------------------------------
@@ -292,36 +216,59 @@ export function retFar(withImm: bool): void {
   if (abortInsn) return;
   const n: u32 = opsize32 ? 4 : 2;
   const sp = getSP();
-  const off = n == 4 ? readStack<u32>(sp) : <u32>readStack<u16>(sp);
-  if (abortInsn) return;
-  const sel = <u32>readStack<u16>(spAdd(sp, n));
-  if (abortInsn) return;
+  if (!popReturn(sp, n, false)) return;
   if (!protMode || v86Mode) {
-    if (off > csLimit()) { setFault(EXC_GP, 0, true); return; }
-    loadSegmentReal(SEG_CS, sel);
-    eip = off;
+    if (fpOff > csLimit()) { setFault(EXC_GP, 0, true); return; }
+    loadSegmentReal(SEG_CS, fpSel);
+    eip = fpOff;
     setSP(spAdd(sp, 2 * n + imm));
     return;
   }
+  returnProtected(sp, n, 2 * n, imm, false, 0);
+}
+
+/** Reads the EIP and CS (and EFLAGS) a far return pops, n bytes each, at `sp` into fpOff/fpSel/fpFlags. */
+function popReturn(sp: u32, n: u32, withFlags: bool): bool {
+  fpOff = n == 4 ? readStack<u32>(sp) : <u32>readStack<u16>(sp);
+  if (abortInsn) return false;
+  fpSel = <u32>readStack<u16>(spAdd(sp, n));
+  if (abortInsn) return false;
+  if (withFlags) {
+    const at = spAdd(sp, 2 * n);
+    fpFlags = n == 4 ? readStack<u32>(at) : <u32>readStack<u16>(at);
+    if (abortInsn) return false;
+  }
+  return true;
+}
+
+/**
+ * Protected-mode RETF and IRET once CS:EIP (fpSel:fpOff) are popped from
+ * `size` bytes at `sp` (SDM Vol. 2A, RET and IRET: RETURN-TO-SAME- and
+ * -OUTER-PRIVILEGE-LEVEL). An outer level takes SS:ESP from above the
+ * frame and the `imm` bytes of RETF's parameters, and nulls the data
+ * segment registers it may not use. IRET (`iret`) also writes `flags`.
+ */
+function returnProtected(sp: u32, n: u32, size: u32, imm: u32, iret: bool, flags: u32): void {
+  const sel = fpSel, off = fpOff;
   const rpl = sel & 3;
   if ((sel & 0xfffc) == 0) { setFault(EXC_GP, 0, true); return; }
   if (!fetchDescriptorOr(sel, EXC_GP)) return;
   const lo = descLo, hi = descHi, lin = descLin;
   if (!checkReturnCode(sel, hi)) return;
+  const above = spAdd(sp, size + imm);
   if (rpl == cpl) {
     if (off > descLimit(lo, hi)) { setFault(EXC_GP, 0, true); return; }
     setAccessed(lin, hi);
     if (abortInsn) return;
     loadCS(sel, lo, hi, cpl);
     eip = off;
-    setSP(spAdd(sp, 2 * n + imm));
+    setSP(above);
+    if (iret) writeEflags(flags);
     return;
   }
-  // Outer privilege level: SS:ESP follow the parameters.
-  const sp2 = spAdd(sp, 2 * n + imm);
-  const nesp = n == 4 ? readStack<u32>(sp2) : <u32>readStack<u16>(sp2);
+  const nesp = n == 4 ? readStack<u32>(above) : <u32>readStack<u16>(above);
   if (abortInsn) return;
-  const nss = <u32>readStack<u16>(spAdd(sp2, n));
+  const nss = <u32>readStack<u16>(spAdd(above, n));
   if (abortInsn) return;
   if (!checkOuterStack(nss, rpl)) return;
   const slo = descLo, shi = descHi, slin = descLin;
@@ -330,6 +277,7 @@ export function retFar(withImm: bool): void {
   if (abortInsn) return;
   setAccessed(slin, shi);
   if (abortInsn) return;
+  if (iret) writeEflags(flags);
   loadCS(sel, lo, hi, rpl);
   loadDescriptorCache(SEG_SS, nss, slo, shi);
   setOuterEsp(nesp + imm, shi);
@@ -382,54 +330,32 @@ export function iret(): void {
 function iretReal(): void {
   const n: u32 = opsize32 ? 4 : 2;
   const sp = getSP();
-  const off = n == 4 ? readStack<u32>(sp) : <u32>readStack<u16>(sp);
-  if (abortInsn) return;
-  const sel = <u32>readStack<u16>(spAdd(sp, n));
-  if (abortInsn) return;
-  const fl = n == 4 ? readStack<u32>(spAdd(sp, 2 * n)) : <u32>readStack<u16>(spAdd(sp, 2 * n));
-  if (abortInsn) return;
-  if (off > csLimit()) { setFault(EXC_GP, 0, true); return; }
+  if (!popReturn(sp, n, true)) return;
+  if (fpOff > csLimit()) { setFault(EXC_GP, 0, true); return; }
   const cur = getEflags();
   let mask: u32 = n == 4 ? 0x257fd5 : 0x7fd5; // everything but VM, VIF, VIP
   if (v86Mode) mask &= ~FLAG_IOPL;
-  loadSegmentReal(SEG_CS, sel);
-  eip = off;
+  loadSegmentReal(SEG_CS, fpSel);
+  eip = fpOff;
   setSP(spAdd(sp, 3 * n));
-  writeEflags((cur & ~mask) | (fl & mask));
+  writeEflags((cur & ~mask) | (fpFlags & mask));
 }
 
 /** NT=1: return to the task named by the back link of the current TSS. */
 function iretTask(): void {
   const link = <u32>readLinSys<u16>(<u32>load<u64>(segReg(SEG_TR), SEG_BASE));
-  if (abortInsn) return;
-  if (link & 4) { selFault(EXC_TS, link); return; }
-  if (!fetchDescriptorOr(link, EXC_TS)) return;
-  const hi = descHi;
-  const t = descType(hi);
-  if (t != T_TSS16_BUSY && t != T_TSS32_BUSY) { selFault(EXC_TS, link); return; }
-  if (!(hi & D_P)) { selFault(EXC_NP, link); return; }
-  taskSwitch(link, descLo, hi, descLin, TS_IRET, false, 0);
+  if (!abortInsn) switchToTss(link, TS_IRET, false, 0);
 }
 
 function iretProtected(): void {
   const n: u32 = opsize32 ? 4 : 2;
   const sp = getSP();
-  const off = n == 4 ? readStack<u32>(sp) : <u32>readStack<u16>(sp);
-  if (abortInsn) return;
-  const sel = <u32>readStack<u16>(spAdd(sp, n));
-  if (abortInsn) return;
-  const fl = n == 4 ? readStack<u32>(spAdd(sp, 2 * n)) : <u32>readStack<u16>(spAdd(sp, 2 * n));
-  if (abortInsn) return;
+  if (!popReturn(sp, n, true)) return;
+  const fl = fpFlags;
   if (n == 4 && (fl & FLAG_VM) != 0 && cpl == 0) {
-    iretToV86(sp, off, sel, fl);
+    iretToV86(sp, fpOff, fpSel, fl);
     return;
   }
-  const rpl = sel & 3;
-  if ((sel & 0xfffc) == 0) { setFault(EXC_GP, 0, true); return; }
-  if (!fetchDescriptorOr(sel, EXC_GP)) return;
-  const lo = descLo, hi = descHi, lin = descLin;
-  if (!checkReturnCode(sel, hi)) return;
-
   // Which flags may change depends on the CPL before the return.
   const cur = getEflags();
   const iopl = (cur & FLAG_IOPL) >> 12;
@@ -437,51 +363,22 @@ function iretProtected(): void {
   if (cpl <= iopl) mask |= FLAG_IF;
   if (cpl == 0) mask |= FLAG_IOPL | FLAG_VIP | FLAG_VIF;
   if (n == 2) mask &= 0xffff;
-  const newFlags = (cur & ~mask) | (fl & mask);
+  returnProtected(sp, n, 3 * n, 0, true, (cur & ~mask) | (fl & mask));
+}
 
-  if (rpl == cpl) {
-    if (off > descLimit(lo, hi)) { setFault(EXC_GP, 0, true); return; }
-    setAccessed(lin, hi);
-    if (abortInsn) return;
-    loadCS(sel, lo, hi, cpl);
-    eip = off;
-    setSP(spAdd(sp, 3 * n));
-    writeEflags(newFlags);
-    return;
-  }
-  const sp3 = spAdd(sp, 3 * n);
-  const nesp = n == 4 ? readStack<u32>(sp3) : <u32>readStack<u16>(sp3);
-  if (abortInsn) return;
-  const nss = <u32>readStack<u16>(spAdd(sp3, n));
-  if (abortInsn) return;
-  if (!checkOuterStack(nss, rpl)) return;
-  const slo = descLo, shi = descHi, slin = descLin;
-  if (off > descLimit(lo, hi)) { setFault(EXC_GP, 0, true); return; }
-  setAccessed(lin, hi);
-  if (abortInsn) return;
-  setAccessed(slin, shi);
-  if (abortInsn) return;
-  writeEflags(newFlags);
-  loadCS(sel, lo, hi, rpl);
-  loadDescriptorCache(SEG_SS, nss, slo, shi);
-  setOuterEsp(nesp, shi);
-  eip = off;
-  nullInaccessibleSegments();
+/** The dword `at` bytes above `sp` on the stack; 0 without an access once one has faulted. */
+@inline function stackDword(sp: u32, at: u32): u32 {
+  return abortInsn ? 0 : readStack<u32>(spAdd(sp, at));
 }
 
 /** IRETD at CPL 0 with VM=1 in the popped EFLAGS: ESP, SS, ES, DS, FS, GS follow on the stack. */
 function iretToV86(sp: u32, off: u32, sel: u32, fl: u32): void {
-  const nesp = readStack<u32>(spAdd(sp, 12));
-  if (abortInsn) return;
-  const nss = readStack<u32>(spAdd(sp, 16));
-  if (abortInsn) return;
-  const nes = readStack<u32>(spAdd(sp, 20));
-  if (abortInsn) return;
-  const nds = readStack<u32>(spAdd(sp, 24));
-  if (abortInsn) return;
-  const nfs = readStack<u32>(spAdd(sp, 28));
-  if (abortInsn) return;
-  const ngs = readStack<u32>(spAdd(sp, 32));
+  const nesp = stackDword(sp, 12);
+  const nss = stackDword(sp, 16);
+  const nes = stackDword(sp, 20);
+  const nds = stackDword(sp, 24);
+  const nfs = stackDword(sp, 28);
+  const ngs = stackDword(sp, 32);
   if (abortInsn) return;
   if (off > 0xffff) { setFault(EXC_GP, 0, true); return; }
   writeEflags(fl); // VM=1: v86 mode from here on

@@ -51,33 +51,32 @@ export function group2<T>(kind: u32): void {
   // count 1 only): SHL/SAL, ROL, RCL: MSB ^ next bit of the operand; SHR:
   // its MSB; SAR: 0; ROR: LSB ^ MSB; RCR: CF ^ MSB.
   if (op < 4) {
-    // Rotates change only CF and OF.
-    if (op == 0) { // ROL: by count mod the width (0 still sets CF and OF)
-      const c = count & msb;
-      r = c == 0 ? v : ((v << c) | (v >> (n - c))) & mask;
-      cf = r & 1;
-      ovf = ((v >> msb) ^ (v >> (msb - 1))) & 1;
-    } else if (op == 1) { // ROR
-      const c = count & msb;
-      r = c == 0 ? v : ((v >> c) | (v << (n - c))) & mask;
-      cf = (r >> msb) & 1;
-      ovf = (v ^ (v >> msb)) & 1;
-    } else {
-      // RCL/RCR rotate the n+1 bits CF:operand, by count mod n+1 (8/16-bit);
-      // a multiple of n+1 changes nothing, flags included.
-      const c = n == 32 ? count : count % (n + 1);
+    // Rotates change only CF and OF. ROL/ROR rotate the n-bit operand by
+    // count mod n (a multiple of n still sets CF and OF); RCL/RCR rotate the
+    // n+1 bits CF:operand by count mod n+1 (the 5-bit count is below 33),
+    // and a multiple of n+1 changes nothing, flags included. Over w bits a
+    // right rotation by c is a left one by w - c.
+    const carry = op >= 2;
+    const right = (op & 1) != 0;
+    const w = carry ? n + 1 : n;
+    let c: u32;
+    if (carry) {
+      c = n == 32 ? count : count % (n + 1);
       if (c == 0) return;
-      const oldCF: u32 = getCF() ? 1 : 0;
-      const x = (<u64>oldCF << n) | <u64>v;
-      const m1 = (<u64>1 << (n + 1)) - 1;
-      let y: u64;
-      if (op == 2) y = ((x << c) | (x >> (n + 1 - c))) & m1;
-      else y = ((x >> c) | (x << (n + 1 - c))) & m1;
-      r = <u32>y & mask;
-      cf = <u32>(y >> n) & 1;
-      if (op == 2) ovf = ((v >> msb) ^ (v >> (msb - 1))) & 1; // RCL
-      else ovf = (oldCF ^ (v >> msb)) & 1; // RCR
+    } else {
+      c = count & msb;
     }
+    const oldCF: u32 = carry && getCF() ? 1 : 0;
+    const x = (<u64>oldCF << n) | <u64>v;
+    const l = right && c != 0 ? w - c : c;
+    const y = l == 0 ? x : ((x << l) | (x >> (w - l))) & ((<u64>1 << w) - 1);
+    r = <u32>y & mask;
+    // CF: the last bit rotated out of the operand (through CF for RCL/RCR);
+    // OF: left, MSB ^ next bit; right, the bit entering the MSB ^ the MSB.
+    if (carry) cf = <u32>(y >> n) & 1;
+    else cf = right ? (r >> msb) & 1 : r & 1;
+    if (right) ovf = ((carry ? oldCF : v) ^ (v >> msb)) & 1;
+    else ovf = ((v >> msb) ^ (v >> (msb - 1))) & 1;
     writeBackE<T>(<T>r);
     if (abortInsn) return;
     // ROL/ROR of a register by an imm8 count other than 1 leave OF alone on
@@ -106,34 +105,20 @@ export function group2<T>(kind: u32): void {
 }
 
 /**
- * SHLD Ev,Gv,imm8/CL. The 16-bit form with a count above 16 is undefined;
- * P6 and later shift the 48 bits dst:src:dst, which this reproduces.
+ * SHLD Ev,Gv,imm8/CL: dst:src shifted left, the upper half kept. The 16-bit
+ * form with a count above 16 is undefined; P6 and later shift the 48 bits
+ * dst:src:dst, which this reproduces.
  */
 export function shld<T>(imm: bool): void {
-  const count = shiftCount(imm ? COUNT_IMM : COUNT_CL);
-  if (abortInsn) return;
-  const d = readEForWrite<T>();
-  if (abortInsn) return;
-  if (count == 0) return;
-  const s = <u64>readG<T>();
-  const n = bitsOf<T>();
-  const msb = n - 1;
-  const dv = <u64>d;
-  // x = dst:src (32-bit) or dst:src:dst (16-bit), most significant first.
-  let x: u64;
-  let w: u32; // bits in x
-  if (n == 32) { x = (dv << 32) | s; w = 64; } else { x = (dv << 32) | (s << 16) | dv; w = 48; }
-  const r = <u32>((x << count) >> (w - n)) & widthMask<T>();
-  const cf = <u32>(x >> (w - count)) & 1;
-  // OF as for the first one-bit step (count 1 rule, measured for all counts).
-  const ovf = ((<u32>dv >> msb) ^ (<u32>dv >> (msb - 1))) & 1;
-  writeBackE<T>(<T>r);
-  if (abortInsn) return;
-  setLazyResult<T>(<T>r, cf | (ovf << OF_SHIFT));
+  shiftDouble<T>(imm, false);
 }
 
-/** SHRD Ev,Gv,imm8/CL: the mirror image (src:dst, or dst:src:dst for 16 bits). */
+/** SHRD Ev,Gv,imm8/CL: the mirror image (src:dst shifted right, or dst:src:dst for 16 bits). */
 export function shrd<T>(imm: bool): void {
+  shiftDouble<T>(imm, true);
+}
+
+@inline function shiftDouble<T>(imm: bool, right: bool): void {
   const count = shiftCount(imm ? COUNT_IMM : COUNT_CL);
   if (abortInsn) return;
   const d = readEForWrite<T>();
@@ -143,12 +128,30 @@ export function shrd<T>(imm: bool): void {
   const n = bitsOf<T>();
   const msb = n - 1;
   const dv = <u64>d;
+  // x: the bits shifted through, most significant first; w of them.
   let x: u64;
-  if (n == 32) x = (s << 32) | dv; else x = (dv << 32) | (s << 16) | dv;
-  const r = <u32>(x >> count) & widthMask<T>();
-  const cf = <u32>(x >> (count - 1)) & 1;
-  // OF as for the first one-bit step: the MSB becomes bit 0 of the source.
-  const ovf = ((<u32>dv >> msb) ^ <u32>s) & 1;
+  let w: u32;
+  if (n == 32) {
+    x = right ? (s << 32) | dv : (dv << 32) | s;
+    w = 64;
+  } else {
+    x = (dv << 32) | (s << 16) | dv;
+    w = 48;
+  }
+  let r: u32;
+  let cf: u32;
+  let ovf: u32;
+  // OF as for the first one-bit step (the count-1 rule, measured for all
+  // counts): the MSB ^ the bit that becomes the MSB, bit 0 of the source for SHRD.
+  if (right) {
+    r = <u32>(x >> count) & widthMask<T>();
+    cf = <u32>(x >> (count - 1)) & 1;
+    ovf = ((<u32>dv >> msb) ^ <u32>s) & 1;
+  } else {
+    r = <u32>((x << count) >> (w - n)) & widthMask<T>();
+    cf = <u32>(x >> (w - count)) & 1;
+    ovf = ((<u32>dv >> msb) ^ (<u32>dv >> (msb - 1))) & 1;
+  }
   writeBackE<T>(<T>r);
   if (abortInsn) return;
   setLazyResult<T>(<T>r, cf | (ovf << OF_SHIFT));

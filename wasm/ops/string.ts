@@ -268,6 +268,66 @@ function stosRun<T>(max: u32, down: bool): u32 {
 
 // --- the instructions -----------------------------------------------------------
 
+const OP_MOVS: u32 = 0;
+const OP_STOS: u32 = 1;
+const OP_LODS: u32 = 2;
+const OP_CMPS: u32 = 3;
+const OP_SCAS: u32 = 4;
+const OP_INS: u32 = 5;
+const OP_OUTS: u32 = 6;
+
+/**
+ * One element of string instruction `op`: -1 if an access faulted or needs
+ * the VMM (abortInsn set); else, for CMPS/SCAS, 1 if the operands were
+ * equal (ZF) and 0 if not; 1 for the others.
+ */
+@inline function once<T>(op: u32): i32 {
+  if (op == OP_CMPS) return cmpsOnce<T>();
+  if (op == OP_SCAS) return scasOnce<T>();
+  let ok: bool;
+  if (op == OP_MOVS) ok = movsOnce<T>();
+  else if (op == OP_STOS) ok = stosOnce<T>();
+  else if (op == OP_LODS) ok = lodsOnce<T>();
+  else if (op == OP_INS) ok = insOnce<T>();
+  else ok = outsOnce<T>();
+  return ok ? 1 : -1;
+}
+
+/**
+ * String instruction `op` with its REP prefix, if any (SDM Vol. 2B, REP):
+ * while (E)CX != 0, one element (or, for MOVS and STOS, a run of them on
+ * the fast path), committed with the new count; REPE/REPNE CMPS and SCAS
+ * also stop after an element that ends the condition. Every instruction
+ * calls this with a constant `op`, so inlining leaves each its own loop
+ * with only its element operation.
+ */
+@inline function repString<T>(op: u32): void {
+  if (repPrefix == 0) { once<T>(op); return; }
+  const runs = op == OP_MOVS || op == OP_STOS;
+  const conditional = op == OP_CMPS || op == OP_SCAS;
+  let count = repCount();
+  // No fast path while the replay log holds accesses of a restarted iteration.
+  const fast = runs && !logPending();
+  const down = fast && flag(FLAG_DF);
+  for (let done: u32 = 0; count != 0; ) {
+    if (done >= REP_MAX) { repContinue(); return; }
+    let k: u32 = 0;
+    if (fast) {
+      const max = REP_MAX - done < count ? REP_MAX - done : count;
+      k = op == OP_MOVS ? movsRun<T>(max, down) : stosRun<T>(max, down);
+    }
+    let eq: i32 = 1;
+    if (k == 0) {
+      eq = once<T>(op);
+      if (eq < 0) return;
+      k = 1;
+    }
+    count = repCommit(count, k);
+    done += k;
+    if (conditional && repCondStops(eq)) return;
+  }
+}
+
 @inline function repCount(): u32 {
   return idx(REG_ECX);
 }
@@ -277,99 +337,15 @@ function stosRun<T>(max: u32, down: bool): u32 {
   eip = insnStart;
 }
 
-export function movs<T>(): void {
-  if (repPrefix == 0) { movsOnce<T>(); return; }
-  let count = repCount();
-  // No fast path while the replay log holds accesses of a restarted iteration.
-  const fast = !logPending();
-  const down = flag(FLAG_DF);
-  for (let done: u32 = 0; count != 0; ) {
-    if (done >= REP_MAX) { repContinue(); return; }
-    const max = REP_MAX - done < count ? REP_MAX - done : count;
-    let k: u32 = fast ? movsRun<T>(max, down) : 0;
-    if (k == 0) {
-      if (!movsOnce<T>()) return;
-      k = 1;
-    }
-    count = repCommit(count, k);
-    done += k;
-  }
-}
-
-export function stos<T>(): void {
-  if (repPrefix == 0) { stosOnce<T>(); return; }
-  let count = repCount();
-  // No fast path while the replay log holds accesses of a restarted iteration.
-  const fast = !logPending();
-  const down = flag(FLAG_DF);
-  for (let done: u32 = 0; count != 0; ) {
-    if (done >= REP_MAX) { repContinue(); return; }
-    const max = REP_MAX - done < count ? REP_MAX - done : count;
-    let k: u32 = fast ? stosRun<T>(max, down) : 0;
-    if (k == 0) {
-      if (!stosOnce<T>()) return;
-      k = 1;
-    }
-    count = repCommit(count, k);
-    done += k;
-  }
-}
-
-export function lods<T>(): void {
-  if (repPrefix == 0) { lodsOnce<T>(); return; }
-  let count = repCount();
-  for (let done: u32 = 0; count != 0; done++) {
-    if (done >= REP_MAX) { repContinue(); return; }
-    if (!lodsOnce<T>()) return;
-    count = repCommit(count, 1);
-  }
-}
-
 /** REPE (F3) goes on while equal, REPNE (F2) while not equal. */
 @inline function repCondStops(eq: i32): bool {
   return repPrefix == 0xf3 ? eq == 0 : eq != 0;
 }
 
-export function cmps<T>(): void {
-  if (repPrefix == 0) { cmpsOnce<T>(); return; }
-  let count = repCount();
-  for (let done: u32 = 0; count != 0; done++) {
-    if (done >= REP_MAX) { repContinue(); return; }
-    const eq = cmpsOnce<T>();
-    if (eq < 0) return;
-    count = repCommit(count, 1);
-    if (repCondStops(eq)) return;
-  }
-}
-
-export function scas<T>(): void {
-  if (repPrefix == 0) { scasOnce<T>(); return; }
-  let count = repCount();
-  for (let done: u32 = 0; count != 0; done++) {
-    if (done >= REP_MAX) { repContinue(); return; }
-    const eq = scasOnce<T>();
-    if (eq < 0) return;
-    count = repCommit(count, 1);
-    if (repCondStops(eq)) return;
-  }
-}
-
-export function ins<T>(): void {
-  if (repPrefix == 0) { insOnce<T>(); return; }
-  let count = repCount();
-  for (let done: u32 = 0; count != 0; done++) {
-    if (done >= REP_MAX) { repContinue(); return; }
-    if (!insOnce<T>()) return;
-    count = repCommit(count, 1);
-  }
-}
-
-export function outs<T>(): void {
-  if (repPrefix == 0) { outsOnce<T>(); return; }
-  let count = repCount();
-  for (let done: u32 = 0; count != 0; done++) {
-    if (done >= REP_MAX) { repContinue(); return; }
-    if (!outsOnce<T>()) return;
-    count = repCommit(count, 1);
-  }
-}
+export function movs<T>(): void { repString<T>(OP_MOVS); }
+export function stos<T>(): void { repString<T>(OP_STOS); }
+export function lods<T>(): void { repString<T>(OP_LODS); }
+export function cmps<T>(): void { repString<T>(OP_CMPS); }
+export function scas<T>(): void { repString<T>(OP_SCAS); }
+export function ins<T>(): void { repString<T>(OP_INS); }
+export function outs<T>(): void { repString<T>(OP_OUTS); }

@@ -9,7 +9,7 @@ import {
   roundedUp, TRIG_COS, TRIG_TAN, TRIG_SINCOS,
 } from '../../fp/x87trans';
 import {
-  phys, isEmpty, regSe, regSig, writeReg, writeIndefinite, popStack, pushStack, pushOverflows, FSW_C1, FSW_C2,
+  phys, isEmpty, regSe, regSig, writeReg, popStack, pushStack, pushOverflows, FSW_C1, FSW_C2,
   INDEFINITE_SE, INDEFINITE_SIG,
 } from './regs';
 import { stackUnderflow, stackOverflow, screenRounded, setCC, unmasked } from './status';
@@ -85,14 +85,69 @@ function propagateNan(xSe: u32, xSig: u64, ySe: u32, ySig: u64): void {
   setOut2(INDEFINITE_SE, INDEFINITE_SIG);
 }
 
+// How an instruction uses the stack.
+const ST0: u32 = 0; // ST(0) replaced (FSIN, FCOS, F2XM1)
+const ST0_PUSH: u32 = 1; // ST(0) replaced, then a second result pushed (FSINCOS, FPTAN)
+const ST1_POP: u32 = 2; // ST(1) replaced, then the stack popped (FYL2X, FYL2XP1, FPATAN)
+
+// The operands and their classes: x = ST(0), y = ST(1) (x again for one-operand instructions).
+let xSe: u32 = 0, xSig: u64 = 0, xClass: u32 = 0;
+let ySe: u32 = 0, ySig: u64 = 0, yClass: u32 = 0;
+/** begin() found a stack fault: the instruction is over. */
+let stackFaulted = false;
+
 /**
- * The masked response to a stack fault: ST(0) becomes the indefinite and,
- * for FSINCOS/FPTAN, the indefinite is pushed too, over whatever the
- * register held (as the CPU does on an overflow).
+ * What every transcendental does first. An empty operand is a stack
+ * underflow, and for FSINCOS/FPTAN a push onto a register in use an overflow
+ * (SDM Vol. 1, 8.5.1.1): the masked response makes every result the
+ * indefinite, written over whatever the register held (as the CPU does on an
+ * overflow). Otherwise the operands are read and classified into x and y,
+ * the results cleared (the second one is 1.0: FPTAN's, and cos 0) and a NaN
+ * or unsupported operand propagated. Returns true when the operands are
+ * numbers for the instruction to compute with; then or not, finish() ends it.
  */
-function indefiniteAndPush(pushes: bool): void {
-  writeIndefinite(phys(0));
-  if (pushes) pushStack(INDEFINITE_SE, INDEFINITE_SIG);
+function begin(stack: u32): bool {
+  const p0 = phys(0);
+  const p1 = phys(1);
+  const pops = stack == ST1_POP;
+  let masked: bool;
+  if (isEmpty(p0) || (pops && isEmpty(p1))) masked = stackUnderflow();
+  else if (stack == ST0_PUSH && pushOverflows()) masked = stackOverflow();
+  else {
+    stackFaulted = false;
+    beginOp(false);
+    xSe = regSe(p0);
+    xSig = regSig(p0);
+    xClass = classify(xSe, xSig);
+    ySe = pops ? regSe(p1) : xSe;
+    ySig = pops ? regSig(p1) : xSig;
+    yClass = pops ? classify(ySe, ySig) : xClass;
+    outFlags = 0;
+    outUp = false;
+    setOut2(ONE_SE, ONE_SIG);
+    if (!isBad(xClass) && !isBad(yClass)) return true;
+    propagateNan(xSe, xSig, ySe, ySig);
+    return false;
+  }
+  stackFaulted = true;
+  if (masked) {
+    setOut(INDEFINITE_SE, INDEFINITE_SIG);
+    setOut2(INDEFINITE_SE, INDEFINITE_SIG);
+    writeResults(stack);
+  }
+  return false;
+}
+
+/** Writes the result to ST(0) (then pushes the second one) or to ST(1) (then pops). */
+function writeResults(stack: u32): void {
+  writeReg(phys(stack == ST1_POP ? 1 : 0), outSe, outSig);
+  if (stack == ST0_PUSH) pushStack(out2Se, out2Sig);
+  else if (stack == ST1_POP) popStack();
+}
+
+/** After begin(): the results screened for unmasked exceptions (SDM Vol. 1, 8.5), then written. */
+function finish(stack: u32): void {
+  if (!stackFaulted && screenRounded(outFlags, outUp)) writeResults(stack);
 }
 
 /**
@@ -102,55 +157,34 @@ function indefiniteAndPush(pushes: bool): void {
  * results. C2 is cleared otherwise, stack faults included.
  */
 export function ftrig(which: u32): void {
-  const p0 = phys(0);
-  const pushes = which == TRIG_TAN || which == TRIG_SINCOS;
-  if (isEmpty(p0)) {
-    setCC(FSW_C2, 0);
-    if (stackUnderflow()) indefiniteAndPush(pushes);
-    return;
-  }
-  if (pushes && pushOverflows()) {
-    setCC(FSW_C2, 0);
-    if (stackOverflow()) indefiniteAndPush(true);
-    return;
-  }
-  beginOp(false);
-  const se = regSe(p0);
-  const sig = regSig(p0);
-  const c = classify(se, sig);
-  outFlags = 0;
-  outUp = false;
-  // The second result: cos for FSINCOS, 1.0 for FPTAN (a NaN result makes both the NaN).
-  setOut2(ONE_SE, ONE_SIG);
-  if (isBad(c)) {
-    propagateNan(se, sig, se, sig);
-  } else if (c == CLASS_INFINITY) {
-    invalid();
-  } else if (c == CLASS_ZERO) {
-    if (which == TRIG_COS) setOut(ONE_SE, ONE_SIG);
-    else setOut(se, sig);
-  } else {
-    if ((se & 0x7fff) >= 16383 + 63) {
-      setCC(FSW_C1 | FSW_C2, FSW_C2);
-      return;
-    }
-    if (c == CLASS_DENORMAL) outFlags |= FP_DE;
-    if ((se & 0x7fff) < TRIG_TRIVIAL_EXP) {
-      // |x| < 2^-68: the CPU returns sin x = tan x = x and cos x = 1 as they
-      // are, inexact but not rounded (C1 = 0) whatever the rounding control.
-      if (which == TRIG_COS) setOut(ONE_SE, ONE_SIG);
-      else setOut(se, sig);
-      alwaysInexact();
-    } else {
-      trig(se, sig, which);
-      roundOut(1);
-      if (which == TRIG_SINCOS) roundOut(2);
-    }
-  }
+  const stack = which == TRIG_TAN || which == TRIG_SINCOS ? ST0_PUSH : ST0;
   setCC(FSW_C2, 0);
-  if (!screenRounded(outFlags, outUp)) return;
-  writeReg(p0, outSe, outSig);
-  if (pushes) pushStack(out2Se, out2Sig);
+  if (begin(stack)) {
+    if (xClass == CLASS_INFINITY) {
+      invalid();
+    } else if (xClass == CLASS_ZERO) {
+      if (which == TRIG_COS) setOut(ONE_SE, ONE_SIG);
+      else setOut(xSe, xSig);
+    } else {
+      if ((xSe & 0x7fff) >= 16383 + 63) {
+        setCC(FSW_C1 | FSW_C2, FSW_C2);
+        return;
+      }
+      if (xClass == CLASS_DENORMAL) outFlags |= FP_DE;
+      if ((xSe & 0x7fff) < TRIG_TRIVIAL_EXP) {
+        // |x| < 2^-68: the CPU returns sin x = tan x = x and cos x = 1 as they
+        // are, inexact but not rounded (C1 = 0) whatever the rounding control.
+        if (which == TRIG_COS) setOut(ONE_SE, ONE_SIG);
+        else setOut(xSe, xSig);
+        alwaysInexact();
+      } else {
+        trig(xSe, xSig, which);
+        roundOut(1);
+        if (which == TRIG_SINCOS) roundOut(2);
+      }
+    }
+  }
+  finish(stack);
 }
 
 /**
@@ -160,35 +194,23 @@ export function ftrig(which: u32): void {
  * nonzero operand always raises PE (2^-1 - 1 = -0.5 included).
  */
 export function f2xm1(): void {
-  const p0 = phys(0);
-  if (isEmpty(p0)) {
-    if (stackUnderflow()) writeIndefinite(p0);
-    return;
-  }
-  beginOp(false);
-  const se = regSe(p0);
-  const sig = regSig(p0);
-  const c = classify(se, sig);
-  outFlags = 0;
-  outUp = false;
-  if (isBad(c)) {
-    propagateNan(se, sig, se, sig);
-  } else if (c == CLASS_INFINITY) {
-    if (se & 0x8000) setOut(0x8000 | ONE_SE, ONE_SIG);
-    else setOut(se, sig);
-  } else if (c == CLASS_ZERO) {
-    setOut(se, sig);
-  } else {
-    if (c == CLASS_DENORMAL) outFlags |= FP_DE;
-    if ((se & 0x7fff) >= 0x3fff && ((se & 0x7fff) > 0x3fff || sig != 0x8000000000000000)) setOut(se, sig);
-    else {
-      twoToXMinus1(se, sig);
-      roundOut(1);
+  if (begin(ST0)) {
+    if (xClass == CLASS_INFINITY) {
+      if (xSe & 0x8000) setOut(0x8000 | ONE_SE, ONE_SIG);
+      else setOut(xSe, xSig);
+    } else if (xClass == CLASS_ZERO) {
+      setOut(xSe, xSig);
+    } else {
+      if (xClass == CLASS_DENORMAL) outFlags |= FP_DE;
+      if ((xSe & 0x7fff) >= 0x3fff && ((xSe & 0x7fff) > 0x3fff || xSig != 0x8000000000000000)) setOut(xSe, xSig);
+      else {
+        twoToXMinus1(xSe, xSig);
+        roundOut(1);
+      }
+      alwaysInexact();
     }
-    alwaysInexact();
   }
-  if (!screenRounded(outFlags, outUp)) return;
-  writeReg(p0, outSe, outSig);
+  finish(ST0);
 }
 
 export const FN_YL2X: u32 = 0;
@@ -200,36 +222,14 @@ export const FN_PATAN: u32 = 2;
  * and the stack pops. Special operands follow the SDM's result tables.
  */
 export function fdyadic(fn: u32): void {
-  const p0 = phys(0);
-  const p1 = phys(1);
-  if (isEmpty(p0) || isEmpty(p1)) {
-    if (stackUnderflow()) {
-      writeIndefinite(p1);
-      popStack();
-    }
-    return;
-  }
-  beginOp(false);
-  const xSe = regSe(p0);
-  const xSig = regSig(p0);
-  const ySe = regSe(p1);
-  const ySig = regSig(p1);
-  const cx = classify(xSe, xSig);
-  const cy = classify(ySe, ySig);
-  outFlags = 0;
-  outUp = false;
-  if (isBad(cx) || isBad(cy)) {
-    propagateNan(xSe, xSig, ySe, ySig);
-  } else {
-    if (cx == CLASS_DENORMAL || cy == CLASS_DENORMAL) outFlags |= FP_DE;
-    if (fn == FN_PATAN) patan(xSe, xSig, cx, ySe, ySig, cy);
-    else logarithm(fn == FN_YL2XP1, xSe, xSig, cx, ySe, ySig, cy);
+  if (begin(ST1_POP)) {
+    if (xClass == CLASS_DENORMAL || yClass == CLASS_DENORMAL) outFlags |= FP_DE;
+    if (fn == FN_PATAN) patan(xSe, xSig, xClass, ySe, ySig, yClass);
+    else logarithm(fn == FN_YL2XP1, xSe, xSig, xClass, ySe, ySig, yClass);
     // An invalid operand is reported alone: a denormal one does not add DE.
     if (outFlags & FP_IE) outFlags &= ~FP_DE;
   }
-  if (!screenRounded(outFlags, outUp)) return;
-  writeReg(p1, outSe, outSig);
-  popStack();
+  finish(ST1_POP);
 }
 
 /**
