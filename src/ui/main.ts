@@ -73,6 +73,11 @@ async function main(): Promise<void> {
 
   const session = new VmSession(m, urlConfig);
   let panel: DiskPanel | undefined;
+  const disksChanged = () => void panel?.refresh();
+  const open = (files: File[]) => act(() => openFiles(files, session, notice, disksChanged));
+  // Before anything is awaited: a file dropped while the page starts must not
+  // be opened by the browser in place of the page.
+  installDropZone(byId('drop-overlay'), open);
   // Stored disks attached before the reload are attached again.
   const remembered = rememberedDisks();
   try {
@@ -92,20 +97,16 @@ async function main(): Promise<void> {
   } catch (e) {
     byId('disk-rows').textContent = `Disks in this browser are not available: ${errorMessage(e)}`;
   }
-  const disksChanged = () => void panel?.refresh();
-
   buttons.start.addEventListener('click', () => act(() => session.start()));
   buttons.pause.addEventListener('click', () => act(() => (m.status.state === 'paused' ? m.resume() : m.pause())));
   buttons.reset.addEventListener('click', () => act(() => m.reset()));
   buttons.powerOff.addEventListener('click', () => act(() => m.stop()));
-  const open = (files: File[]) => act(() => openFiles(files, session, notice, disksChanged));
   openButton.addEventListener('click', () => openInput.click());
   openInput.addEventListener('change', () => {
     const files = [...(openInput.files ?? [])];
     openInput.value = '';
     open(files);
   });
-  installDropZone(byId('drop-overlay'), open);
   disksButton.addEventListener('click', () => {
     disksPanel.hidden = !disksPanel.hidden;
     disksButton.setAttribute('aria-expanded', String(!disksPanel.hidden));
