@@ -87,13 +87,43 @@ function fetchSlow(): u32 {
   return b;
 }
 
+/** The opcode byte: like fetch8(), but -1 if the fetch faulted (only its slow path can). */
+@inline export function fetchOpcode(): i32 {
+  if (eip - fetchStart < fetchLen) {
+    const b = <i32>load<u8>(fetchHost + eip);
+    eip++;
+    return b;
+  }
+  const b = fetchSlow();
+  return abortInsn ? -1 : <i32>b;
+}
+
+// Immediates and displacements inside the window are one (unaligned) load;
+// the window test is done in 64 bits so that it cannot wrap. At the window's
+// end they go byte by byte through fetch8().
 @inline export function fetch16(): u32 {
+  if (<u64>(eip - fetchStart) + 2 <= <u64>fetchLen) {
+    const v = <u32>load<u16>(fetchHost + eip);
+    eip += 2;
+    return v;
+  }
+  return fetch16Slow();
+}
+@inline export function fetch32(): u32 {
+  if (<u64>(eip - fetchStart) + 4 <= <u64>fetchLen) {
+    const v = load<u32>(fetchHost + eip);
+    eip += 4;
+    return v;
+  }
+  return fetch32Slow();
+}
+function fetch16Slow(): u32 {
   const lo = fetch8();
   return lo | (fetch8() << 8);
 }
-@inline export function fetch32(): u32 {
-  const lo = fetch16();
-  return lo | (fetch16() << 16);
+function fetch32Slow(): u32 {
+  const lo = fetch16Slow();
+  return lo | (fetch16Slow() << 16);
 }
 /** An immediate of the operand size of T, zero-extended. */
 @inline export function fetchImm<T>(): u32 {
@@ -120,59 +150,113 @@ export let eaBaseEsp = false;
   return modrm & 7;
 }
 
-/** Fetches a ModRM byte (and SIB/displacement) and computes the effective address. */
-export function decodeModrm(): void {
-  modrm = fetch8();
-  if (modrm >= 0xc0) {
+/**
+ * Fetches a ModRM byte (and SIB/displacement) and computes the effective
+ * address; returns the ModRM byte. Inline: a register operand costs the
+ * fetch and one compare, and callers can test the returned byte instead of
+ * reloading the globals; memory operands go through decodeModrmMem().
+ */
+@inline export function decodeModrm(): u32 {
+  const m = fetch8();
+  modrm = m;
+  if (m >= 0xc0) {
     rmIsReg = true;
-    return;
+    return m;
   }
+  decodeModrmMem(m);
+  return m;
+}
+
+/**
+ * decodeModrm() with the 32-bit memory forms inline as well (SIB bytes
+ * included: compiled code addresses its stack through ESP). For the hot
+ * opcodes (MOV, the ALU ops, LEA, TEST, MOVZX); 16-bit addressing calls
+ * decodeModrmMem().
+ */
+@inline export function decodeModrmFast(): u32 {
+  const m = fetch8();
+  if (m >= 0xc0) {
+    modrm = m;
+    rmIsReg = true;
+    return m;
+  }
+  decodeMemOperand(m);
+  return m;
+}
+
+/**
+ * The memory operand of ModRM byte `m` (below 0xC0): modrm, rmIsReg and the
+ * effective address, for the generic handlers. The inline fast paths fetch
+ * the byte themselves and handle a register operand without these globals.
+ */
+@inline export function decodeMemOperand(m: u32): void {
+  modrm = m;
+  if (addr32) decodeEa32(m);
+  else decodeEa16(m);
+}
+
+/** The effective address of a memory operand with ModRM byte `m`. */
+function decodeModrmMem(m: u32): void {
+  if (addr32) decodeEa32(m);
+  else decodeEa16(m);
+}
+
+/** 32-bit addressing: [base + index * scale + disp], SIB byte when rm = 4. */
+@inline function decodeEa32(m: u32): void {
   rmIsReg = false;
   eaBaseEsp = false;
-  const mod = modrm >> 6;
-  const rm = modrm & 7;
+  const mod = m >> 6;
+  const rm = m & 7;
   let seg = SEG_DS;
   let off: u32 = 0;
-  if (addr32) {
-    if (rm == 4) {
-      const sib = fetch8();
-      const base = sib & 7;
-      const index = (sib >> 3) & 7;
-      if (base == 5 && mod == 0) {
-        off = fetch32();
-      } else {
-        off = reg32(base);
-        if (base == 4 || base == 5) seg = SEG_SS;
-        eaBaseEsp = base == 4;
-      }
-      if (index != 4) off += reg32(index) << (sib >> 6);
-    } else if (rm == 5 && mod == 0) {
+  if (rm == 4) {
+    const sib = fetch8();
+    const base = sib & 7;
+    const index = (sib >> 3) & 7;
+    if (base == 5 && mod == 0) {
       off = fetch32();
     } else {
-      off = reg32(rm);
-      if (rm == 5) seg = SEG_SS;
+      off = reg32(base);
+      if (base == 4 || base == 5) seg = SEG_SS;
+      eaBaseEsp = base == 4;
     }
-    if (mod == 1) off += fetchS8();
-    else if (mod == 2) off += fetch32();
+    if (index != 4) off += reg32(index) << (sib >> 6);
+  } else if (rm == 5 && mod == 0) {
+    off = fetch32();
   } else {
-    switch (rm) {
-      case 0: off = reg16(3) + reg16(6); break;
-      case 1: off = reg16(3) + reg16(7); break;
-      case 2: off = reg16(5) + reg16(6); seg = SEG_SS; break;
-      case 3: off = reg16(5) + reg16(7); seg = SEG_SS; break;
-      case 4: off = reg16(6); break;
-      case 5: off = reg16(7); break;
-      case 6:
-        if (mod == 0) off = fetch16();
-        else { off = reg16(5); seg = SEG_SS; }
-        break;
-      default: off = reg16(3); break;
-    }
-    if (mod == 1) off += fetchS8();
-    else if (mod == 2) off += fetch16();
-    off &= 0xffff;
+    off = reg32(rm);
+    if (rm == 5) seg = SEG_SS;
   }
+  if (mod == 1) off += fetchS8();
+  else if (mod == 2) off += fetch32();
   eaOff = off;
+  eaSeg = segOverride >= 0 ? segOverride : seg;
+}
+
+/** 16-bit addressing: BX/BP + SI/DI + disp, wrapped to 16 bits. */
+function decodeEa16(m: u32): void {
+  rmIsReg = false;
+  eaBaseEsp = false;
+  const mod = m >> 6;
+  const rm = m & 7;
+  let seg = SEG_DS;
+  let off: u32 = 0;
+  switch (rm) {
+    case 0: off = reg16(3) + reg16(6); break;
+    case 1: off = reg16(3) + reg16(7); break;
+    case 2: off = reg16(5) + reg16(6); seg = SEG_SS; break;
+    case 3: off = reg16(5) + reg16(7); seg = SEG_SS; break;
+    case 4: off = reg16(6); break;
+    case 5: off = reg16(7); break;
+    case 6:
+      if (mod == 0) off = fetch16();
+      else { off = reg16(5); seg = SEG_SS; }
+      break;
+    default: off = reg16(3); break;
+  }
+  if (mod == 1) off += fetchS8();
+  else if (mod == 2) off += fetch16();
+  eaOff = off & 0xffff;
   eaSeg = segOverride >= 0 ? segOverride : seg;
 }
 

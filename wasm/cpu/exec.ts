@@ -1,11 +1,15 @@
-// The decoder's dispatch: prefixes, then the one-byte and 0F opcode maps.
-// Each entry calls a handler of an instruction group (wasm/ops/*) that is
-// generic over the operand size; the size is chosen here, once.
+// The decoder's dispatch and run()'s inner loop: prefixes, then the
+// one-byte and 0F opcode maps. Each entry calls a handler of an instruction
+// group (wasm/ops/*) that is generic over the operand size; the size is
+// chosen here, once. The hot handlers are inline (no call per instruction).
 import { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, EXC_GP, EXC_UD } from '../abi';
 import {
   eip, insnStart, code32, opsize32, addr32, segOverride, repPrefix, lockPrefix, abortInsn, setFault,
+  sliceRetired, loopCheckAt, exitAfter,
 } from './state';
-import { fetch8, decodeModrm, rmIsReg, modrm, limitInstructionLength, endLengthCheck } from './decode';
+import {
+  fetch8, fetchOpcode, decodeModrm, decodeModrmFast, rmIsReg, modrm, limitInstructionLength, endLengthCheck, lengthChecked,
+} from './decode';
 import * as alu from '../ops/alu';
 import * as stk from '../ops/stack';
 import * as ctl from '../ops/control';
@@ -25,16 +29,260 @@ export function raiseUD(): void {
   setFault(EXC_UD, 0, false);
 }
 
-/** Decodes prefixes and executes one instruction at EIP. */
-export function executeInstruction(): void {
+/**
+ * Executes instructions from EIP until one stops (abortInsn: a fault or an
+ * exit to the VMM, the instruction not retired), one asks for an exit after
+ * it (exitAfter), or sliceRetired reaches loopCheckAt; with `single`, one
+ * instruction. This is run()'s fast path: the dispatch is inline in the
+ * loop, so an ordinary instruction costs no call to get to its handler, and
+ * the loop's own work is the opcode fetch and the count.
+ */
+export function execLoop(single: bool): void {
+  // The prefix state holds the defaults between instructions: set here,
+  // restored after an instruction with prefixes, and a change of CS.D
+  // (refreshMode()) ends the loop (kickLoop), so the next call sets it anew.
+  resetPrefixes();
+  let op: u32 = 0;
+  let prefixed = false;
+  // After prefixes, `op` holds the opcode that follows them and the loop
+  // goes straight back to the dispatch (one loop, not one inside another:
+  // V8 puts a stack check in every loop header).
+  let dispatchNext = false;
+  for (;;) {
+    if (!dispatchNext) {
+      insnStart = eip;
+      const first = fetchOpcode();
+      if (first < 0) return;
+      op = <u32>first;
+    }
+    dispatchNext = false;
+    switch (op) {
+      case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65: case 0x66: case 0x67:
+      case 0xf0: case 0xf2: case 0xf3:
+        prefixed = true;
+        op = readPrefixes(op);
+        if (abortInsn) break;
+        dispatchNext = true;
+        continue;
+      // ALU: op = bits 5..3, form = bits 2..0
+      case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38:
+        decodeModrmFast(); alu.aluEG<u8>(op >> 3); break;
+      case 0x02: case 0x0a: case 0x12: case 0x1a: case 0x22: case 0x2a: case 0x32: case 0x3a:
+        decodeModrmFast(); alu.aluGE<u8>(op >> 3); break;
+      // The full-size forms: one case per operation, so that the register
+      // form (alu.aluEGFast/aluGEFast, inline) folds to the one operation.
+      case 0x01: aluEGv(alu.OP_ADD); break;
+      case 0x09: aluEGv(alu.OP_OR); break;
+      case 0x11: aluEGv(alu.OP_ADC); break;
+      case 0x19: aluEGv(alu.OP_SBB); break;
+      case 0x21: aluEGv(alu.OP_AND); break;
+      case 0x29: aluEGv(alu.OP_SUB); break;
+      case 0x31: aluEGv(alu.OP_XOR); break;
+      case 0x39: aluEGv(alu.OP_CMP); break;
+      case 0x03: aluGEv(alu.OP_ADD); break;
+      case 0x0b: aluGEv(alu.OP_OR); break;
+      case 0x13: aluGEv(alu.OP_ADC); break;
+      case 0x1b: aluGEv(alu.OP_SBB); break;
+      case 0x23: aluGEv(alu.OP_AND); break;
+      case 0x2b: aluGEv(alu.OP_SUB); break;
+      case 0x33: aluGEv(alu.OP_XOR); break;
+      case 0x3b: aluGEv(alu.OP_CMP); break;
+      case 0x04: case 0x0c: case 0x14: case 0x1c: case 0x24: case 0x2c: case 0x34: case 0x3c:
+        alu.aluAI<u8>(op >> 3); break;
+      case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d:
+        if (opsize32) alu.aluAI<u32>(op >> 3); else alu.aluAI<u16>(op >> 3); break;
+
+      case 0x06: stk.pushSeg(SEG_ES); break;
+      case 0x07: stk.popSeg(SEG_ES); break;
+      case 0x0e: stk.pushSeg(SEG_CS); break;
+      case 0x0f: exec0F(fetch8()); break;
+      case 0x16: stk.pushSeg(SEG_SS); break;
+      case 0x17: stk.popSeg(SEG_SS); break;
+      case 0x1e: stk.pushSeg(SEG_DS); break;
+      case 0x1f: stk.popSeg(SEG_DS); break;
+      case 0x27: bcd.daa(); break;
+      case 0x2f: bcd.das(); break;
+      case 0x37: bcd.aaa(); break;
+      case 0x3f: bcd.aas(); break;
+
+      case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+        if (opsize32) alu.incReg<u32>(op & 7); else alu.incReg<u16>(op & 7); break;
+      case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+        if (opsize32) alu.decReg<u32>(op & 7); else alu.decReg<u16>(op & 7); break;
+      case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
+        if (opsize32) stk.pushReg<u32>(op & 7); else stk.pushReg<u16>(op & 7); break;
+      case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
+        if (opsize32) stk.popReg<u32>(op & 7); else stk.popReg<u16>(op & 7); break;
+
+      case 0x60: if (opsize32) stk.pusha<u32>(); else stk.pusha<u16>(); break;
+      case 0x61: if (opsize32) stk.popa<u32>(); else stk.popa<u16>(); break;
+      case 0x62: decodeModrm(); if (rmIsReg) raiseUD(); else if (opsize32) misc.bound<u32>(); else misc.bound<u16>(); break;
+      case 0x63: decodeModrm(); sys.arpl(); break;
+      case 0x68: if (opsize32) stk.pushImm<u32>(); else stk.pushImm<u16>(); break;
+      case 0x69: decodeModrmFast(); if (opsize32) md.imulGEI<u32>(false); else md.imulGEI<u16>(false); break;
+      case 0x6a: if (opsize32) stk.pushImm8<u32>(); else stk.pushImm8<u16>(); break;
+      case 0x6b: decodeModrmFast(); if (opsize32) md.imulGEI<u32>(true); else md.imulGEI<u16>(true); break;
+      case 0x6c: str.ins<u8>(); break;
+      case 0x6d: if (opsize32) str.ins<u32>(); else str.ins<u16>(); break;
+      case 0x6e: str.outs<u8>(); break;
+      case 0x6f: if (opsize32) str.outs<u32>(); else str.outs<u16>(); break;
+
+      // One case per condition: jccShort() is inline and folds its test.
+      case 0x70: ctl.jccShort(0); break;
+      case 0x71: ctl.jccShort(1); break;
+      case 0x72: ctl.jccShort(2); break;
+      case 0x73: ctl.jccShort(3); break;
+      case 0x74: ctl.jccShort(4); break;
+      case 0x75: ctl.jccShort(5); break;
+      case 0x76: ctl.jccShort(6); break;
+      case 0x77: ctl.jccShort(7); break;
+      case 0x78: ctl.jccShort(8); break;
+      case 0x79: ctl.jccShort(9); break;
+      case 0x7a: ctl.jccShort(10); break;
+      case 0x7b: ctl.jccShort(11); break;
+      case 0x7c: ctl.jccShort(12); break;
+      case 0x7d: ctl.jccShort(13); break;
+      case 0x7e: ctl.jccShort(14); break;
+      case 0x7f: ctl.jccShort(15); break;
+
+      case 0x80: case 0x82: decodeModrmFast(); alu.group1<u8>(false); break;
+      case 0x81: if (opsize32) alu.group1Fast(false); else { decodeModrm(); alu.group1<u16>(false); } break;
+      case 0x83: if (opsize32) alu.group1Fast(true); else { decodeModrm(); alu.group1<u16>(true); } break;
+      case 0x84: decodeModrmFast(); alu.testEG<u8>(); break;
+      case 0x85: decodeModrmFast(); if (opsize32) alu.testEG<u32>(); else alu.testEG<u16>(); break;
+      case 0x86: decodeModrm(); alu.xchgEG<u8>(); break;
+      case 0x87: decodeModrm(); if (opsize32) alu.xchgEG<u32>(); else alu.xchgEG<u16>(); break;
+      case 0x88: alu.movEGFast<u8>(); break;
+      case 0x89: if (opsize32) alu.movEGFast<u32>(); else { decodeModrm(); alu.movEG<u16>(); } break;
+      case 0x8a: alu.movGEFast<u8>(); break;
+      case 0x8b: if (opsize32) alu.movGEFast<u32>(); else { decodeModrm(); alu.movGE<u16>(); } break;
+      case 0x8c: decodeModrm(); sys.movEwSreg(); break;
+      case 0x8d: if (decodeModrmFast() >= 0xc0) raiseUD(); else alu.lea(); break;
+      case 0x8e: decodeModrm(); sys.movSregEw(); break;
+      case 0x8f: decodeModrm(); if (((modrm >> 3) & 7) != 0) raiseUD(); else if (opsize32) stk.popE<u32>(); else stk.popE<u16>(); break;
+
+      case 0x90: break; // NOP (and PAUSE with F3)
+      case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
+        if (opsize32) alu.xchgAReg<u32>(op & 7); else alu.xchgAReg<u16>(op & 7); break;
+      case 0x98: alu.cbw(); break;
+      case 0x99: alu.cwd(); break;
+      case 0x9a: far.callFarImm(); break;
+      case 0x9b: fpu.fwait(); break;
+      case 0x9c: stk.pushf(); break;
+      case 0x9d: stk.popf(); break;
+      case 0x9e: alu.sahf(); break;
+      case 0x9f: alu.lahf(); break;
+
+      case 0xa0: alu.movAMoffs<u8>(); break;
+      case 0xa1: if (opsize32) alu.movAMoffs<u32>(); else alu.movAMoffs<u16>(); break;
+      case 0xa2: alu.movMoffsA<u8>(); break;
+      case 0xa3: if (opsize32) alu.movMoffsA<u32>(); else alu.movMoffsA<u16>(); break;
+      case 0xa4: str.movs<u8>(); break;
+      case 0xa5: if (opsize32) str.movs<u32>(); else str.movs<u16>(); break;
+      case 0xa6: str.cmps<u8>(); break;
+      case 0xa7: if (opsize32) str.cmps<u32>(); else str.cmps<u16>(); break;
+      case 0xa8: alu.testAI<u8>(); break;
+      case 0xa9: if (opsize32) alu.testAI<u32>(); else alu.testAI<u16>(); break;
+      case 0xaa: str.stos<u8>(); break;
+      case 0xab: if (opsize32) str.stos<u32>(); else str.stos<u16>(); break;
+      case 0xac: str.lods<u8>(); break;
+      case 0xad: if (opsize32) str.lods<u32>(); else str.lods<u16>(); break;
+      case 0xae: str.scas<u8>(); break;
+      case 0xaf: if (opsize32) str.scas<u32>(); else str.scas<u16>(); break;
+
+      case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
+        alu.movRegImm<u8>(op & 7); break;
+      case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
+        if (opsize32) alu.movRegImm<u32>(op & 7); else alu.movRegImm<u16>(op & 7); break;
+
+      case 0xc0: decodeModrm(); shf.group2<u8>(shf.COUNT_IMM); break;
+      case 0xc1: decodeModrmFast(); if (opsize32) shf.group2<u32>(shf.COUNT_IMM); else shf.group2<u16>(shf.COUNT_IMM); break;
+      case 0xc2: ctl.retNear(true); break;
+      case 0xc3: ctl.retNear(false); break;
+      case 0xc4: decodeModrm(); if (rmIsReg) raiseUD(); else sys.loadFarPointer(SEG_ES); break;
+      case 0xc5: decodeModrm(); if (rmIsReg) raiseUD(); else sys.loadFarPointer(SEG_DS); break;
+      case 0xc6: decodeModrmFast(); if (((modrm >> 3) & 7) != 0) raiseUD(); else alu.movEI<u8>(); break;
+      case 0xc7: decodeModrmFast(); if (((modrm >> 3) & 7) != 0) raiseUD(); else if (opsize32) alu.movEI<u32>(); else alu.movEI<u16>(); break;
+      case 0xc8: stk.enter(); break;
+      case 0xc9: stk.leave(); break;
+      case 0xca: far.retFar(true); break;
+      case 0xcb: far.retFar(false); break;
+      case 0xcc: ctl.int3(); break;
+      case 0xcd: ctl.intImm(); break;
+      case 0xce: ctl.into(); break;
+      case 0xcf: far.iret(); break;
+
+      case 0xd0: decodeModrm(); shf.group2<u8>(shf.COUNT_ONE); break;
+      case 0xd1: decodeModrmFast(); if (opsize32) shf.group2<u32>(shf.COUNT_ONE); else shf.group2<u16>(shf.COUNT_ONE); break;
+      case 0xd2: decodeModrm(); shf.group2<u8>(shf.COUNT_CL); break;
+      case 0xd3: decodeModrmFast(); if (opsize32) shf.group2<u32>(shf.COUNT_CL); else shf.group2<u16>(shf.COUNT_CL); break;
+      case 0xd4: bcd.aam(); break;
+      case 0xd5: bcd.aad(); break;
+      case 0xd6: bcd.salc(); break;
+      case 0xd7: alu.xlat(); break;
+      case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
+        fpu.escape(op); break;
+
+      case 0xe0: ctl.loop(0); break;
+      case 0xe1: ctl.loop(1); break;
+      case 0xe2: ctl.loop(2); break;
+      case 0xe3: ctl.jcxz(); break;
+      case 0xe4: io.inImm<u8>(); break;
+      case 0xe5: if (opsize32) io.inImm<u32>(); else io.inImm<u16>(); break;
+      case 0xe6: io.outImm<u8>(); break;
+      case 0xe7: if (opsize32) io.outImm<u32>(); else io.outImm<u16>(); break;
+      case 0xe8: ctl.callRel(); break;
+      case 0xe9: ctl.jmpRel(); break;
+      case 0xea: far.jmpFarImm(); break;
+      case 0xeb: ctl.jmpShort(); break;
+      case 0xec: io.inDx<u8>(); break;
+      case 0xed: if (opsize32) io.inDx<u32>(); else io.inDx<u16>(); break;
+      case 0xee: io.outDx<u8>(); break;
+      case 0xef: if (opsize32) io.outDx<u32>(); else io.outDx<u16>(); break;
+
+      case 0xf1: ctl.icebp(); break;
+      case 0xf4: misc.hlt(); break;
+      case 0xf5: alu.cmc(); break;
+      case 0xf6: decodeModrmFast(); group3<u8>(); break;
+      case 0xf7: decodeModrmFast(); if (opsize32) group3<u32>(); else group3<u16>(); break;
+      case 0xf8: alu.setCarry(0); break;
+      case 0xf9: alu.setCarry(1); break;
+      case 0xfa: sys.cli(); break;
+      case 0xfb: sys.sti(); break;
+      case 0xfc: alu.setDirection(false); break;
+      case 0xfd: alu.setDirection(true); break;
+      case 0xfe: decodeModrm(); group4(); break;
+      case 0xff: decodeModrmFast(); if (opsize32) group5<u32>(); else group5<u16>(); break;
+      default: raiseUD(); break;
+    }
+    if (prefixed) {
+      prefixed = false;
+      afterPrefixed();
+    }
+    if (abortInsn) return;
+    const retired = sliceRetired + 1;
+    sliceRetired = retired;
+    if (single || exitAfter != 0 || retired >= loopCheckAt) return;
+  }
+}
+
+/** The prefix state of an instruction without prefixes. */
+@inline function resetPrefixes(): void {
   opsize32 = code32;
   addr32 = code32;
   segOverride = -1;
   repPrefix = 0;
   lockPrefix = false;
-  let op = fetch8();
+}
+
+/**
+ * Reads the prefixes that follow the prefix byte `op` (already fetched) and
+ * returns the opcode after them. An instruction longer than 15 bytes is
+ * #GP(0) (see limitInstructionLength); LOCK is checked here, once the opcode
+ * is known.
+ */
+function readPrefixes(op: u32): u32 {
   let prefixes = 0;
-  // Prefixes; an instruction longer than 15 bytes is #GP(0) (see limitInstructionLength).
   for (;;) {
     switch (op) {
       case 0x66: opsize32 = !code32; break;
@@ -49,16 +297,20 @@ export function executeInstruction(): void {
       case 0xf2: case 0xf3: repPrefix = op; break;
       default:
         if (lockPrefix) checkLock(op);
-        if (!abortInsn) execOne(op);
-        if (prefixes >= 4) endLengthCheck();
-        return;
+        return op;
     }
     if (++prefixes == 4) limitInstructionLength();
     op = fetch8();
-    if (abortInsn) { if (prefixes >= 4) endLengthCheck(); return; }
+    if (abortInsn) return 0;
   }
+  return 0; // not reached
 }
 
+/** After an instruction with prefixes: the defaults again, and undo limitInstructionLength(). */
+function afterPrefixed(): void {
+  resetPrefixes();
+  if (lengthChecked) endLengthCheck();
+}
 /**
  * LOCK is allowed only on read-modify-write instructions with a memory
  * destination; anything else is #UD. Peeks at the opcode (and ModRM) bytes.
@@ -93,171 +345,16 @@ function checkLock(op: u32): void {
   if (!ok) raiseUD();
 }
 
-function execOne(op: u32): void {
-  switch (op) {
-    // ALU: op = bits 5..3, form = bits 2..0
-    case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38:
-      decodeModrm(); alu.aluEG<u8>(op >> 3); break;
-    case 0x01: case 0x09: case 0x11: case 0x19: case 0x21: case 0x29: case 0x31: case 0x39:
-      decodeModrm(); if (opsize32) alu.aluEG<u32>(op >> 3); else alu.aluEG<u16>(op >> 3); break;
-    case 0x02: case 0x0a: case 0x12: case 0x1a: case 0x22: case 0x2a: case 0x32: case 0x3a:
-      decodeModrm(); alu.aluGE<u8>(op >> 3); break;
-    case 0x03: case 0x0b: case 0x13: case 0x1b: case 0x23: case 0x2b: case 0x33: case 0x3b:
-      decodeModrm(); if (opsize32) alu.aluGE<u32>(op >> 3); else alu.aluGE<u16>(op >> 3); break;
-    case 0x04: case 0x0c: case 0x14: case 0x1c: case 0x24: case 0x2c: case 0x34: case 0x3c:
-      alu.aluAI<u8>(op >> 3); break;
-    case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d:
-      if (opsize32) alu.aluAI<u32>(op >> 3); else alu.aluAI<u16>(op >> 3); break;
 
-    case 0x06: stk.pushSeg(SEG_ES); break;
-    case 0x07: stk.popSeg(SEG_ES); break;
-    case 0x0e: stk.pushSeg(SEG_CS); break;
-    case 0x0f: exec0F(fetch8()); break;
-    case 0x16: stk.pushSeg(SEG_SS); break;
-    case 0x17: stk.popSeg(SEG_SS); break;
-    case 0x1e: stk.pushSeg(SEG_DS); break;
-    case 0x1f: stk.popSeg(SEG_DS); break;
-    case 0x27: bcd.daa(); break;
-    case 0x2f: bcd.das(); break;
-    case 0x37: bcd.aaa(); break;
-    case 0x3f: bcd.aas(); break;
-
-    case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-      if (opsize32) alu.incReg<u32>(op & 7); else alu.incReg<u16>(op & 7); break;
-    case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
-      if (opsize32) alu.decReg<u32>(op & 7); else alu.decReg<u16>(op & 7); break;
-    case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
-      if (opsize32) stk.pushReg<u32>(op & 7); else stk.pushReg<u16>(op & 7); break;
-    case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
-      if (opsize32) stk.popReg<u32>(op & 7); else stk.popReg<u16>(op & 7); break;
-
-    case 0x60: if (opsize32) stk.pusha<u32>(); else stk.pusha<u16>(); break;
-    case 0x61: if (opsize32) stk.popa<u32>(); else stk.popa<u16>(); break;
-    case 0x62: decodeModrm(); if (rmIsReg) raiseUD(); else if (opsize32) misc.bound<u32>(); else misc.bound<u16>(); break;
-    case 0x63: decodeModrm(); sys.arpl(); break;
-    case 0x68: if (opsize32) stk.pushImm<u32>(); else stk.pushImm<u16>(); break;
-    case 0x69: decodeModrm(); if (opsize32) md.imulGEI<u32>(false); else md.imulGEI<u16>(false); break;
-    case 0x6a: if (opsize32) stk.pushImm8<u32>(); else stk.pushImm8<u16>(); break;
-    case 0x6b: decodeModrm(); if (opsize32) md.imulGEI<u32>(true); else md.imulGEI<u16>(true); break;
-    case 0x6c: str.ins<u8>(); break;
-    case 0x6d: if (opsize32) str.ins<u32>(); else str.ins<u16>(); break;
-    case 0x6e: str.outs<u8>(); break;
-    case 0x6f: if (opsize32) str.outs<u32>(); else str.outs<u16>(); break;
-
-    case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
-    case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f:
-      ctl.jccShort(op & 15); break;
-
-    case 0x80: case 0x82: decodeModrm(); alu.group1<u8>(false); break;
-    case 0x81: decodeModrm(); if (opsize32) alu.group1<u32>(false); else alu.group1<u16>(false); break;
-    case 0x83: decodeModrm(); if (opsize32) alu.group1<u32>(true); else alu.group1<u16>(true); break;
-    case 0x84: decodeModrm(); alu.testEG<u8>(); break;
-    case 0x85: decodeModrm(); if (opsize32) alu.testEG<u32>(); else alu.testEG<u16>(); break;
-    case 0x86: decodeModrm(); alu.xchgEG<u8>(); break;
-    case 0x87: decodeModrm(); if (opsize32) alu.xchgEG<u32>(); else alu.xchgEG<u16>(); break;
-    case 0x88: decodeModrm(); alu.movEG<u8>(); break;
-    case 0x89: decodeModrm(); if (opsize32) alu.movEG<u32>(); else alu.movEG<u16>(); break;
-    case 0x8a: decodeModrm(); alu.movGE<u8>(); break;
-    case 0x8b: decodeModrm(); if (opsize32) alu.movGE<u32>(); else alu.movGE<u16>(); break;
-    case 0x8c: decodeModrm(); sys.movEwSreg(); break;
-    case 0x8d: decodeModrm(); if (rmIsReg) raiseUD(); else alu.lea(); break;
-    case 0x8e: decodeModrm(); sys.movSregEw(); break;
-    case 0x8f: decodeModrm(); if (((modrm >> 3) & 7) != 0) raiseUD(); else if (opsize32) stk.popE<u32>(); else stk.popE<u16>(); break;
-
-    case 0x90: break; // NOP (and PAUSE with F3)
-    case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
-      if (opsize32) alu.xchgAReg<u32>(op & 7); else alu.xchgAReg<u16>(op & 7); break;
-    case 0x98: alu.cbw(); break;
-    case 0x99: alu.cwd(); break;
-    case 0x9a: far.callFarImm(); break;
-    case 0x9b: fpu.fwait(); break;
-    case 0x9c: stk.pushf(); break;
-    case 0x9d: stk.popf(); break;
-    case 0x9e: alu.sahf(); break;
-    case 0x9f: alu.lahf(); break;
-
-    case 0xa0: alu.movAMoffs<u8>(); break;
-    case 0xa1: if (opsize32) alu.movAMoffs<u32>(); else alu.movAMoffs<u16>(); break;
-    case 0xa2: alu.movMoffsA<u8>(); break;
-    case 0xa3: if (opsize32) alu.movMoffsA<u32>(); else alu.movMoffsA<u16>(); break;
-    case 0xa4: str.movs<u8>(); break;
-    case 0xa5: if (opsize32) str.movs<u32>(); else str.movs<u16>(); break;
-    case 0xa6: str.cmps<u8>(); break;
-    case 0xa7: if (opsize32) str.cmps<u32>(); else str.cmps<u16>(); break;
-    case 0xa8: alu.testAI<u8>(); break;
-    case 0xa9: if (opsize32) alu.testAI<u32>(); else alu.testAI<u16>(); break;
-    case 0xaa: str.stos<u8>(); break;
-    case 0xab: if (opsize32) str.stos<u32>(); else str.stos<u16>(); break;
-    case 0xac: str.lods<u8>(); break;
-    case 0xad: if (opsize32) str.lods<u32>(); else str.lods<u16>(); break;
-    case 0xae: str.scas<u8>(); break;
-    case 0xaf: if (opsize32) str.scas<u32>(); else str.scas<u16>(); break;
-
-    case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
-      alu.movRegImm<u8>(op & 7); break;
-    case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
-      if (opsize32) alu.movRegImm<u32>(op & 7); else alu.movRegImm<u16>(op & 7); break;
-
-    case 0xc0: decodeModrm(); shf.group2<u8>(shf.COUNT_IMM); break;
-    case 0xc1: decodeModrm(); if (opsize32) shf.group2<u32>(shf.COUNT_IMM); else shf.group2<u16>(shf.COUNT_IMM); break;
-    case 0xc2: ctl.retNear(true); break;
-    case 0xc3: ctl.retNear(false); break;
-    case 0xc4: decodeModrm(); if (rmIsReg) raiseUD(); else sys.loadFarPointer(SEG_ES); break;
-    case 0xc5: decodeModrm(); if (rmIsReg) raiseUD(); else sys.loadFarPointer(SEG_DS); break;
-    case 0xc6: decodeModrm(); if (((modrm >> 3) & 7) != 0) raiseUD(); else alu.movEI<u8>(); break;
-    case 0xc7: decodeModrm(); if (((modrm >> 3) & 7) != 0) raiseUD(); else if (opsize32) alu.movEI<u32>(); else alu.movEI<u16>(); break;
-    case 0xc8: stk.enter(); break;
-    case 0xc9: stk.leave(); break;
-    case 0xca: far.retFar(true); break;
-    case 0xcb: far.retFar(false); break;
-    case 0xcc: ctl.int3(); break;
-    case 0xcd: ctl.intImm(); break;
-    case 0xce: ctl.into(); break;
-    case 0xcf: far.iret(); break;
-
-    case 0xd0: decodeModrm(); shf.group2<u8>(shf.COUNT_ONE); break;
-    case 0xd1: decodeModrm(); if (opsize32) shf.group2<u32>(shf.COUNT_ONE); else shf.group2<u16>(shf.COUNT_ONE); break;
-    case 0xd2: decodeModrm(); shf.group2<u8>(shf.COUNT_CL); break;
-    case 0xd3: decodeModrm(); if (opsize32) shf.group2<u32>(shf.COUNT_CL); else shf.group2<u16>(shf.COUNT_CL); break;
-    case 0xd4: bcd.aam(); break;
-    case 0xd5: bcd.aad(); break;
-    case 0xd6: bcd.salc(); break;
-    case 0xd7: alu.xlat(); break;
-    case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
-      fpu.escape(op); break;
-
-    case 0xe0: ctl.loop(0); break;
-    case 0xe1: ctl.loop(1); break;
-    case 0xe2: ctl.loop(2); break;
-    case 0xe3: ctl.jcxz(); break;
-    case 0xe4: io.inImm<u8>(); break;
-    case 0xe5: if (opsize32) io.inImm<u32>(); else io.inImm<u16>(); break;
-    case 0xe6: io.outImm<u8>(); break;
-    case 0xe7: if (opsize32) io.outImm<u32>(); else io.outImm<u16>(); break;
-    case 0xe8: ctl.callRel(); break;
-    case 0xe9: ctl.jmpRel(); break;
-    case 0xea: far.jmpFarImm(); break;
-    case 0xeb: ctl.jmpShort(); break;
-    case 0xec: io.inDx<u8>(); break;
-    case 0xed: if (opsize32) io.inDx<u32>(); else io.inDx<u16>(); break;
-    case 0xee: io.outDx<u8>(); break;
-    case 0xef: if (opsize32) io.outDx<u32>(); else io.outDx<u16>(); break;
-
-    case 0xf1: ctl.icebp(); break;
-    case 0xf4: misc.hlt(); break;
-    case 0xf5: alu.cmc(); break;
-    case 0xf6: decodeModrm(); group3<u8>(); break;
-    case 0xf7: decodeModrm(); if (opsize32) group3<u32>(); else group3<u16>(); break;
-    case 0xf8: alu.setCarry(0); break;
-    case 0xf9: alu.setCarry(1); break;
-    case 0xfa: sys.cli(); break;
-    case 0xfb: sys.sti(); break;
-    case 0xfc: alu.setDirection(false); break;
-    case 0xfd: alu.setDirection(true); break;
-    case 0xfe: decodeModrm(); group4(); break;
-    case 0xff: decodeModrm(); if (opsize32) group5<u32>(); else group5<u16>(); break;
-    default: raiseUD(); break;
-  }
+/** ALU Ev, Gv (01, 09, … 39) with a constant operation. */
+@inline function aluEGv(op: u32): void {
+  if (opsize32) alu.aluEGFast(op);
+  else { decodeModrm(); alu.aluEG<u16>(op); }
+}
+/** ALU Gv, Ev (03, 0B, … 3B) with a constant operation. */
+@inline function aluGEv(op: u32): void {
+  if (opsize32) alu.aluGEFast(op);
+  else { decodeModrm(); alu.aluGE<u16>(op); }
 }
 
 function group3<T>(): void {
@@ -292,7 +389,8 @@ function group5<T>(): void {
   }
 }
 
-function exec0F(op: u32): void {
+/** The 0F map; inline in execLoop (MOVZX, Jcc near, IMUL, SETcc are common in compiled code). */
+@inline function exec0F(op: u32): void {
   if (abortInsn) return;
   switch (op) {
     case 0x00: decodeModrm(); sys.group6(); break;
@@ -321,7 +419,7 @@ function exec0F(op: u32): void {
     case 0x35: sys.sysexit(); break;
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
     case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
-      decodeModrm(); if (opsize32) alu.cmov<u32>(op & 15); else alu.cmov<u16>(op & 15); break;
+      decodeModrmFast(); if (opsize32) alu.cmov<u32>(op & 15); else alu.cmov<u16>(op & 15); break;
     case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
     case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
     case 0x60: case 0x61: case 0x62: case 0x63: case 0x64: case 0x65: case 0x66: case 0x67:
@@ -329,12 +427,25 @@ function exec0F(op: u32): void {
     case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
     case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f:
       simd0F(op); break;
-    case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
-    case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f:
-      ctl.jccNear(op & 15); break;
+    case 0x80: ctl.jccNear(0); break;
+    case 0x81: ctl.jccNear(1); break;
+    case 0x82: ctl.jccNear(2); break;
+    case 0x83: ctl.jccNear(3); break;
+    case 0x84: ctl.jccNear(4); break;
+    case 0x85: ctl.jccNear(5); break;
+    case 0x86: ctl.jccNear(6); break;
+    case 0x87: ctl.jccNear(7); break;
+    case 0x88: ctl.jccNear(8); break;
+    case 0x89: ctl.jccNear(9); break;
+    case 0x8a: ctl.jccNear(10); break;
+    case 0x8b: ctl.jccNear(11); break;
+    case 0x8c: ctl.jccNear(12); break;
+    case 0x8d: ctl.jccNear(13); break;
+    case 0x8e: ctl.jccNear(14); break;
+    case 0x8f: ctl.jccNear(15); break;
     case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
     case 0x98: case 0x99: case 0x9a: case 0x9b: case 0x9c: case 0x9d: case 0x9e: case 0x9f:
-      decodeModrm(); alu.setcc(op & 15); break;
+      decodeModrmFast(); alu.setcc(op & 15); break;
     case 0xa0: stk.pushSeg(SEG_FS); break;
     case 0xa1: stk.popSeg(SEG_FS); break;
     case 0xa2: misc.cpuid(); break;
@@ -347,24 +458,24 @@ function exec0F(op: u32): void {
     case 0xac: decodeModrm(); if (opsize32) shf.shrd<u32>(true); else shf.shrd<u16>(true); break;
     case 0xad: decodeModrm(); if (opsize32) shf.shrd<u32>(false); else shf.shrd<u16>(false); break;
     case 0xae: simd0F(op); break; // FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, fences, CLFLUSH
-    case 0xaf: decodeModrm(); if (opsize32) md.imulGE<u32>(); else md.imulGE<u16>(); break;
+    case 0xaf: decodeModrmFast(); if (opsize32) md.imulGE<u32>(); else md.imulGE<u16>(); break;
     case 0xb0: decodeModrm(); alu.cmpxchg<u8>(); break;
     case 0xb1: decodeModrm(); if (opsize32) alu.cmpxchg<u32>(); else alu.cmpxchg<u16>(); break;
     case 0xb2: decodeModrm(); if (rmIsReg) raiseUD(); else sys.loadFarPointer(SEG_SS); break;
     case 0xb3: decodeModrm(); if (opsize32) bits.btEG<u32>(bits.BTR); else bits.btEG<u16>(bits.BTR); break;
     case 0xb4: decodeModrm(); if (rmIsReg) raiseUD(); else sys.loadFarPointer(SEG_FS); break;
     case 0xb5: decodeModrm(); if (rmIsReg) raiseUD(); else sys.loadFarPointer(SEG_GS); break;
-    case 0xb6: decodeModrm(); if (opsize32) alu.movzx<u32, u8>(); else alu.movzx<u16, u8>(); break;
-    case 0xb7: decodeModrm(); if (opsize32) alu.movzx<u32, u16>(); else alu.movzx<u16, u16>(); break;
+    case 0xb6: decodeModrmFast(); if (opsize32) alu.movzx<u32, u8>(); else alu.movzx<u16, u8>(); break;
+    case 0xb7: decodeModrmFast(); if (opsize32) alu.movzx<u32, u16>(); else alu.movzx<u16, u16>(); break;
     case 0xba: decodeModrm(); if (opsize32) bits.group8<u32>(); else bits.group8<u16>(); break;
     case 0xbb: decodeModrm(); if (opsize32) bits.btEG<u32>(bits.BTC); else bits.btEG<u16>(bits.BTC); break;
     case 0xbc: decodeModrm(); if (opsize32) bits.bsf<u32>(); else bits.bsf<u16>(); break;
     case 0xbd: decodeModrm(); if (opsize32) bits.bsr<u32>(); else bits.bsr<u16>(); break;
-    case 0xbe: decodeModrm(); if (opsize32) alu.movsx<u32, i8>(); else alu.movsx<u16, i8>(); break;
-    case 0xbf: decodeModrm(); if (opsize32) alu.movsx<u32, i16>(); else alu.movsx<u16, i16>(); break;
+    case 0xbe: decodeModrmFast(); if (opsize32) alu.movsx<u32, i8>(); else alu.movsx<u16, i8>(); break;
+    case 0xbf: decodeModrmFast(); if (opsize32) alu.movsx<u32, i16>(); else alu.movsx<u16, i16>(); break;
     case 0xc0: decodeModrm(); alu.xadd<u8>(); break;
     case 0xc1: decodeModrm(); if (opsize32) alu.xadd<u32>(); else alu.xadd<u16>(); break;
-    case 0xc7: decodeModrm(); if (((modrm >> 3) & 7) == 1 && !rmIsReg) misc.cmpxchg8b(); else raiseUD(); break;
+    case 0xc7: decodeModrmFast(); if (((modrm >> 3) & 7) == 1 && !rmIsReg) misc.cmpxchg8b(); else raiseUD(); break;
     case 0xc2: case 0xc3: case 0xc4: case 0xc5: case 0xc6: simd0F(op); break;
     case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:
       alu.bswapReg(op & 7); break;

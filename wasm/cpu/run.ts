@@ -17,7 +17,7 @@ import {
 import { getEflags, setEflagsRaw } from './flags';
 import { invalidateFetch } from './decode';
 import { absorbExitData, clearLog, logPending, flushTlbAll } from './mmu';
-import { executeInstruction } from './exec';
+import { execLoop } from './exec';
 import { deliverEvent, EV_EXCEPTION, EV_EXTERNAL } from './interrupt';
 import { updateSegCheck } from './segaccess';
 import { apicAcknowledge, apicTimerService, apicResetRegisters } from './apic';
@@ -135,30 +135,45 @@ export function run(base: u32): u32 {
   loopCheckAt = 0;
   let reason: u32 = EXIT_NONE;
   let events = false;
+  // `careful` marks a boundary that needs the per-instruction checks
+  // (interrupt shadow, pending events, HLT, a restarted instruction, TF).
+  // Every check point sets it; it stays set only while one of those still
+  // needs a look at each boundary (events pending, TF set). Whatever creates
+  // one of them in the middle of a slice (MOV SS, STI, POPF with TF, an APIC
+  // event) calls kickLoop(), so an ordinary instruction pays one compare of
+  // sliceRetired and one test of this local.
+  let careful = true;
   for (;;) {
-    // One compare per instruction: the budget, the APIC timer and anything
-    // that changed what may be pending (kickLoop()) all come through here.
     if (sliceRetired >= loopCheckAt) {
       if (sliceRetired >= budget) { reason = EXIT_BUDGET; break; }
       apicTimerService();
       events = eventsRequested();
       loopCheckAt = nextCheck(budget);
+      careful = true;
     }
-    // An instruction restarted for the VMM's answer finishes before anything else.
-    const restarting = logPending();
-    if (load<u32>(cpu + V_SHADOW) != 0) {
-      store<u32>(cpu + V_SHADOW, 0);
-    } else if (events && !restarting) {
-      reason = serviceEvents();
-      events = eventsRequested();
-      if (reason != 0) break;
-      if (exitAfter != 0) { reason = exitAfter; break; }
+    let trap = false;
+    let checked = careful;
+    if (careful) {
+      // An instruction restarted for the VMM's answer finishes before anything else.
+      const restarting = logPending();
+      if (load<u32>(cpu + V_SHADOW) != 0) {
+        store<u32>(cpu + V_SHADOW, 0);
+      } else if (events && !restarting) {
+        reason = serviceEvents();
+        events = eventsRequested();
+        if (reason != 0) break;
+        if (exitAfter != 0) { reason = exitAfter; break; }
+      }
+      if (load<u32>(cpu + V_HALTED) != 0) { reason = EXIT_HLT; break; }
+      accessIndex = 0;
+      trap = (load<u32>(cpu + V_FLAGS) & FLAG_TF) != 0;
+      careful = events || trap;
     }
-    if (load<u32>(cpu + V_HALTED) != 0) { reason = EXIT_HLT; break; }
-    insnStart = eip;
-    accessIndex = 0;
-    const trap = (load<u32>(cpu + V_FLAGS) & FLAG_TF) != 0;
-    executeInstruction();
+    // Outside careful boundaries accessIndex is 0 already: an instruction
+    // that starts with an empty replay log either completes without a device
+    // access or stops with an exit. execLoop() retires instructions until one
+    // stops, asks for an exit, or the next check point comes (careful: one).
+    execLoop(checked);
     if (abortInsn) {
       if (pendingExit != 0) {
         // Ask the VMM; the instruction runs again on the next run().
@@ -169,6 +184,7 @@ export function run(base: u32): u32 {
       }
       clearLog();
       reason = handleFault();
+      accessIndex = 0;
       // A fault consumes budget like an instruction: a handler that faults
       // again and again must not keep run() from returning.
       sliceRetired++;
@@ -176,18 +192,18 @@ export function run(base: u32): u32 {
       if (exitAfter != 0) { reason = exitAfter; break; }
       continue;
     }
-    if (accessIndex != 0) clearLog();
-    sliceRetired++;
-    if (trap) {
-      // Single-step: #DB trap after the instruction, DR6.BS set.
-      const dr6 = cpu + V_DR + 6 * 8;
-      store<u32>(dr6, load<u32>(dr6) | 0x4000);
-      insnStart = eip;
-      accessIndex = 0;
-      deliverEvent(EXC_DB, EV_EXCEPTION, false, 0);
-      if (abortInsn) { reason = handleFault(); if (reason != 0) break; }
-      // The #DB handler runs now: a HLT it followed is no longer halted.
-      if (exitAfter == EXIT_HLT && load<u32>(cpu + V_HALTED) == 0) exitAfter = 0;
+    if (checked) {
+      if (accessIndex != 0) { clearLog(); accessIndex = 0; }
+      if (trap) {
+        // Single-step: #DB trap after the instruction, DR6.BS set.
+        const dr6 = cpu + V_DR + 6 * 8;
+        store<u32>(dr6, load<u32>(dr6) | 0x4000);
+        insnStart = eip;
+        deliverEvent(EXC_DB, EV_EXCEPTION, false, 0);
+        if (abortInsn) { reason = handleFault(); accessIndex = 0; if (reason != 0) break; }
+        // The #DB handler runs now: a HLT it followed is no longer halted.
+        if (exitAfter == EXIT_HLT && load<u32>(cpu + V_HALTED) == 0) exitAfter = 0;
+      }
     }
     if (exitAfter != 0) {
       // HLT with an interrupt already pending: the next boundary delivers it
@@ -195,6 +211,7 @@ export function run(base: u32): u32 {
       if (exitAfter == EXIT_HLT && wakePending()) {
         exitAfter = 0;
         events = true;
+        careful = true;
         continue;
       }
       reason = exitAfter;

@@ -29,10 +29,11 @@ export function updateSegCheck(seg: i32): void {
 
 /** Linear address of `size` bytes at `off` in segment `seg`, or a fault (#GP(0) / #SS(0)). */
 @inline export function segLinear(seg: i32, off: u32, size: u32, write: bool): u32 {
-  const s = cpu + V_SEGS + seg * SEG_SIZE;
-  if ((load<u32>(s, SEG_CHECK) & (write ? SEGCHK_WRITE : SEGCHK_READ)) != 0 &&
-      <u64>off + <u64>(size - 1) <= <u64>load<u32>(s, SEG_LIMIT)) {
-    return <u32>load<u64>(s, SEG_BASE) + off;
+  // The block's segment area is in the loads' immediate offsets.
+  const s = cpu + seg * SEG_SIZE;
+  if ((load<u32>(s, V_SEGS + SEG_CHECK) & (write ? SEGCHK_WRITE : SEGCHK_READ)) != 0 &&
+      <u64>off + <u64>(size - 1) <= <u64>load<u32>(s, V_SEGS + SEG_LIMIT)) {
+    return <u32>load<u32>(s, V_SEGS + SEG_BASE) + off;
   }
   return segLinearSlow(seg, off, size, write);
 }

@@ -68,21 +68,26 @@ export function setFault(vector: i32, error: u32, hasError: bool): void {
 }
 export function clearFault(): void { faultVector = -1; faultHasError = false; abortInsn = false; pendingExit = 0; }
 
-/** Recomputes the mode caches after CR0, EFLAGS.VM, CS, SS or CPL change. */
+/**
+ * Recomputes the mode caches after CR0, EFLAGS.VM, CS, SS or CPL change.
+ * Also ends run()'s inner loop at the next boundary (kickLoop): the loop
+ * keeps the prefix defaults of the current CS.D between instructions.
+ */
 export function refreshMode(): void {
-  const cr0 = load<u32>(cpu + V_CR0);
+  kickLoop();
+  const cr0 = load<u32>(cpu, V_CR0);
   protMode = (cr0 & CR0_PE) != 0;
   paging = protMode && (cr0 & CR0_PG) != 0;
-  v86Mode = protMode && (load<u32>(cpu + V_FLAGS) & FLAG_VM) != 0;
+  v86Mode = protMode && (load<u32>(cpu, V_FLAGS) & FLAG_VM) != 0;
   const csAttr = load<u32>(cpu + V_SEGS + SEG_CS * SEG_SIZE + SEG_ATTR);
   const ssAttr = load<u32>(cpu + V_SEGS + SEG_SS * SEG_SIZE + SEG_ATTR);
   // Real mode keeps whatever D bit the cache holds (32-bit "unreal" code is possible).
   code32 = !v86Mode && (csAttr & ATTR_D) != 0;
   stack32 = !v86Mode && (ssAttr & ATTR_D) != 0;
-  cpl = load<u32>(cpu + V_CPL);
+  cpl = load<u32>(cpu, V_CPL);
   csBase = <u32>load<u64>(cpu + V_SEGS + SEG_CS * SEG_SIZE + SEG_BASE);
   // Alignment checking applies to CPL 3 data accesses with CR0.AM and EFLAGS.AC.
-  alignCheck = cpl == 3 && (cr0 & CR0_AM) != 0 && (load<u32>(cpu + V_FLAGS) & FLAG_AC) != 0;
+  alignCheck = cpl == 3 && (cr0 & CR0_AM) != 0 && (load<u32>(cpu, V_FLAGS) & FLAG_AC) != 0;
   tlbBase = cpu + V_TLB + (alignCheck ? TLB_MISS_SET * TLB_SET_SIZE : cpl == 3 ? TLB_SET_SIZE : 0);
 }
 
@@ -90,22 +95,22 @@ export function refreshMode(): void {
 // 8-bit register numbers 0-3 are AL CL DL BL, 4-7 are AH CH DH BH.
 
 @inline export function reg8(r: u32): u8 {
-  return load<u8>(cpu + V_GPR + ((r & 3) << 3) + (r >> 2));
+  return load<u8>(cpu + ((r & 3) << 3) + (r >> 2), V_GPR);
 }
 @inline export function setReg8(r: u32, v: u8): void {
-  store<u8>(cpu + V_GPR + ((r & 3) << 3) + (r >> 2), v);
+  store<u8>(cpu + ((r & 3) << 3) + (r >> 2), v, V_GPR);
 }
 @inline export function reg16(r: u32): u16 {
-  return load<u16>(cpu + V_GPR + (r << 3));
+  return load<u16>(cpu + (r << 3), V_GPR);
 }
 @inline export function setReg16(r: u32, v: u16): void {
-  store<u16>(cpu + V_GPR + (r << 3), v);
+  store<u16>(cpu + (r << 3), v, V_GPR);
 }
 @inline export function reg32(r: u32): u32 {
-  return load<u32>(cpu + V_GPR + (r << 3));
+  return load<u32>(cpu + (r << 3), V_GPR);
 }
 @inline export function setReg32(r: u32, v: u32): void {
-  store<u32>(cpu + V_GPR + (r << 3), v);
+  store<u32>(cpu + (r << 3), v, V_GPR);
 }
 
 /** Register of width T (u8, u16 or u32). */
@@ -121,14 +126,14 @@ export function refreshMode(): void {
 }
 
 @inline export function storeEip(): void {
-  store<u64>(cpu + V_RIP, <u64>eip);
+  store<u64>(cpu, <u64>eip, V_RIP);
 }
 @inline export function loadEip(): void {
-  eip = <u32>load<u64>(cpu + V_RIP);
+  eip = <u32>load<u64>(cpu, V_RIP);
 }
 
 @inline export function segBase(seg: i32): u32 {
-  return <u32>load<u64>(cpu + V_SEGS + seg * SEG_SIZE + SEG_BASE);
+  return load<u32>(cpu + seg * SEG_SIZE, V_SEGS + SEG_BASE);
 }
 
 /** Width in bits of type T. */

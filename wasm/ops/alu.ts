@@ -6,7 +6,7 @@ import {
 } from '../abi';
 import { cpu, abortInsn, opsize32, addr32, segOverride, getReg, setReg, reg8, setReg8, reg16, setReg16, reg32, setReg32 } from '../cpu/state';
 import { setLazyArith, setLazyResult, setLazyIncDec, getCF, getEflags, setEflagsRaw, materializeFlags, setFlagBit, testCond } from '../cpu/flags';
-import { fetchImm, fetchS8, modrm, rmIsReg, eaOff, decodeMoffs } from '../cpu/decode';
+import { fetchImm, fetchS8, modrm, rmIsReg, eaOff, eaSeg, decodeMoffs, fetch8, decodeMemOperand } from '../cpu/decode';
 import { readE, writeE, readEForWrite, writeBackE, readG, writeG, readMem, writeMem } from '../cpu/operand';
 
 export const OP_ADD: u32 = 0;
@@ -77,6 +77,49 @@ export function aluEG<T>(op: u32): void {
   const d = readEForWrite<T>();
   if (abortInsn) return;
   aluRmw<T>(op, d, readG<T>());
+}
+
+// The 32-bit forms with a register operand, the bulk of integer code, are
+// inline in the decoder: no call, no reload of the ModRM globals, and with
+// the operation a constant, no dispatch on it. Memory operands take the
+// generic handlers (the ModRM is decoded by then).
+
+/** ALU Ed, Gd (01, 09, … 39). */
+@inline export function aluEGFast(op: u32): void {
+  const m = fetch8();
+  if (m < 0xc0) { decodeMemOperand(m); aluEG<u32>(op); return; }
+  const e = m & 7;
+  const d = reg32(e);
+  const s = reg32((m >> 3) & 7);
+  const r = aluResult<u32>(op, d, s);
+  if ((op & 7) != OP_CMP) setReg32(e, r);
+  aluFlags<u32>(op, d, s, r);
+}
+
+/** ALU Gd, Ed (03, 0B, … 3B). */
+@inline export function aluGEFast(op: u32): void {
+  const m = fetch8();
+  if (m < 0xc0) { decodeMemOperand(m); aluGE<u32>(op); return; }
+  const g = (m >> 3) & 7;
+  const d = reg32(g);
+  const s = reg32(m & 7);
+  const r = aluResult<u32>(op, d, s);
+  if ((op & 7) != OP_CMP) setReg32(g, r);
+  aluFlags<u32>(op, d, s, r);
+}
+
+/** 81/83 with a 32-bit operand; `imm8` = sign-extended byte (83). */
+@inline export function group1Fast(imm8: bool): void {
+  const m = fetch8();
+  if (m < 0xc0) { decodeMemOperand(m); group1<u32>(imm8); return; }
+  const imm = imm8 ? fetchS8() : fetchImm<u32>();
+  if (abortInsn) return;
+  const op = (m >> 3) & 7;
+  const e = m & 7;
+  const d = reg32(e);
+  const r = aluResult<u32>(op, d, imm);
+  if (op != OP_CMP) setReg32(e, r);
+  aluFlags<u32>(op, d, imm, r);
 }
 
 export function aluGE<T>(op: u32): void {
@@ -173,6 +216,30 @@ export function decReg<T>(r: u32): void {
 }
 
 // --- moves -------------------------------------------------------------------------
+
+/** MOV Ev, Gv / MOV Gv, Ev of size T (88, 89, 8A, 8B), the ModRM fetched here. */
+@inline export function movEGFast<T>(): void {
+  const m = fetch8();
+  const v = getReg<T>((m >> 3) & 7);
+  if (m >= 0xc0) {
+    setReg<T>(m & 7, v);
+  } else {
+    decodeMemOperand(m);
+    writeMem<T>(eaSeg, eaOff, v);
+  }
+}
+@inline export function movGEFast<T>(): void {
+  const m = fetch8();
+  let v: T;
+  if (m >= 0xc0) {
+    v = getReg<T>(m & 7);
+  } else {
+    decodeMemOperand(m);
+    v = readMem<T>(eaSeg, eaOff);
+    if (abortInsn) return;
+  }
+  setReg<T>((m >> 3) & 7, v);
+}
 
 export function movEG<T>(): void {
   writeE<T>(readG<T>());
@@ -308,8 +375,8 @@ export function setCarry(v: u32): void {
   setFlagBit(FLAG_CF, v != 0);
 }
 export function setDirection(on: bool): void {
-  const f = load<u32>(cpu + V_FLAGS);
-  store<u32>(cpu + V_FLAGS, on ? f | FLAG_DF : f & ~FLAG_DF);
+  const f = load<u32>(cpu, V_FLAGS);
+  store<u32>(cpu, on ? f | FLAG_DF : f & ~FLAG_DF, V_FLAGS);
 }
 
 export function xlat(): void {

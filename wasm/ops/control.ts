@@ -1,14 +1,14 @@
 // Near control transfers, loops and software interrupts.
 import { V_SEGS, SEG_SIZE, SEG_CS, SEG_LIMIT, REG_ECX, EXC_GP, EXC_OF, EXC_BP, EXC_DB, FLAG_IOPL, EXC_UD } from '../abi';
 import { cpu, eip, abortInsn, opsize32, addr32, v86Mode, setFault, reg32, setReg32, reg16, setReg16 } from '../cpu/state';
-import { testCond, getOF, getEflags } from '../cpu/flags';
+import { testCond, cond, getOF, getEflags } from '../cpu/flags';
 import { fetch8, fetch16, fetch32, fetchS8 } from '../cpu/decode';
 import { readE, push, getSP, setSP, spAdd, readStack } from '../cpu/operand';
 import { deliverEvent, EV_SOFTWARE, EV_EXTERNAL } from '../cpu/interrupt';
 
 /** Jumps to `target` (already wrapped to the operand size) after the CS limit check. */
 @inline function jumpTo(target: u32): void {
-  if (target > load<u32>(cpu + V_SEGS + SEG_CS * SEG_SIZE + SEG_LIMIT)) {
+  if (target > load<u32>(cpu, V_SEGS + SEG_CS * SEG_SIZE + SEG_LIMIT)) {
     setFault(EXC_GP, 0, true);
     return;
   }
@@ -20,15 +20,17 @@ import { deliverEvent, EV_SOFTWARE, EV_EXTERNAL } from '../cpu/interrupt';
   return opsize32 ? t : t & 0xffff;
 }
 
-export function jccShort(cc: u32): void {
+// Jcc is inline: the decoder calls it with a constant cc per opcode, so the
+// condition folds to the one flag test it needs (flags.ts, cond()).
+@inline export function jccShort(cc: u32): void {
   const d = fetchS8();
   if (abortInsn) return;
-  if (testCond(cc)) jumpTo(relTarget(d));
+  if (cond(cc)) jumpTo(relTarget(d));
 }
-export function jccNear(cc: u32): void {
+@inline export function jccNear(cc: u32): void {
   const d = opsize32 ? fetch32() : <u32><i32><i16>fetch16();
   if (abortInsn) return;
-  if (testCond(cc)) jumpTo(relTarget(d));
+  if (cond(cc)) jumpTo(relTarget(d));
 }
 export function jmpShort(): void {
   const d = fetchS8();
@@ -40,13 +42,14 @@ export function jmpRel(): void {
   if (abortInsn) return;
   jumpTo(relTarget(d));
 }
-export function callRel(): void {
+@inline export function callRel(): void {
   const d = opsize32 ? fetch32() : <u32><i32><i16>fetch16();
   if (abortInsn) return;
   callTo(relTarget(d));
 }
-function callTo(target: u32): void {
-  if (target > load<u32>(cpu + V_SEGS + SEG_CS * SEG_SIZE + SEG_LIMIT)) {
+// CALL and RET are inline in the decoder's loop (no call per guest call).
+@inline function callTo(target: u32): void {
+  if (target > load<u32>(cpu, V_SEGS + SEG_CS * SEG_SIZE + SEG_LIMIT)) {
     setFault(EXC_GP, 0, true);
     return;
   }
@@ -65,7 +68,7 @@ export function jmpNearE<T>(): void {
   jumpTo(<u32>t);
 }
 
-export function retNear(withImm: bool): void {
+@inline export function retNear(withImm: bool): void {
   const imm = withImm ? fetch16() : 0;
   if (abortInsn) return;
   const sp = getSP();
@@ -87,7 +90,7 @@ export function loop(kind: u32): void {
   else if (kind == 1) take = take && testCond(4);
   if (take) {
     const t = relTarget(d);
-    if (t > load<u32>(cpu + V_SEGS + SEG_CS * SEG_SIZE + SEG_LIMIT)) { setFault(EXC_GP, 0, true); return; }
+    if (t > load<u32>(cpu, V_SEGS + SEG_CS * SEG_SIZE + SEG_LIMIT)) { setFault(EXC_GP, 0, true); return; }
     eip = t;
   }
   if (addr32) setReg32(REG_ECX, count); else setReg16(REG_ECX, <u16>count);

@@ -6,7 +6,7 @@ import {
   FLAG_VM, FLAG_RF, FLAG_IF, FLAG_IOPL, V_SHADOW,
 } from '../abi';
 import {
-  cpu, abortInsn, opsize32, stack32, cpl, v86Mode, getReg, setReg, reg32, reg16, setReg32, setReg16, setFault,
+  cpu, abortInsn, opsize32, stack32, cpl, v86Mode, getReg, setReg, reg32, reg16, setReg32, setReg16, setFault, kickLoop,
 } from '../cpu/state';
 import { getEflags } from '../cpu/flags';
 import { fetchImm, fetchS8, fetch8, fetch16, eaOff, eaSeg, eaBaseEsp, rmIsReg, modrm } from '../cpu/decode';
@@ -70,7 +70,7 @@ export function popSeg(seg: i32): void {
   if (abortInsn) return;
   setSP(spAdd(sp, opsize32 ? 4 : 2));
   // POP SS inhibits interrupts until after the next instruction.
-  if (seg == SEG_SS) store<u32>(cpu + V_SHADOW, 1);
+  if (seg == SEG_SS) { store<u32>(cpu, 1, V_SHADOW); kickLoop(); } // run() looks at the shadow at check points
 }
 
 export function pusha<T>(): void {

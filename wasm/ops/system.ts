@@ -13,7 +13,7 @@ import {
 } from '../abi';
 import {
   cpu, eip, insnStart, abortInsn, opsize32, addr32, protMode, v86Mode, cpl, setFault, refreshMode,
-  reg32, setReg32, setReg16, segBase,
+  reg32, setReg32, setReg16, segBase, kickLoop,
 } from '../cpu/state';
 import { getEflags, writeEflags, setFlagBit } from '../cpu/flags';
 import { fetch8, modrm, rmIsReg, eaSeg, eaOff, invalidateFetch } from '../cpu/decode';
@@ -52,7 +52,7 @@ export function movSregEw(): void {
   if (abortInsn) return;
   loadSegment(r, sel);
   if (abortInsn) return;
-  if (r == SEG_SS) store<u32>(cpu + V_SHADOW, 1);
+  if (r == SEG_SS) { store<u32>(cpu + V_SHADOW, 1); kickLoop(); } // run() looks at the shadow at check points
 }
 
 /** 8C: MOV Ew, Sreg. */
@@ -109,6 +109,7 @@ export function sti(): void {
     store<u32>(cpu + V_FLAGS, f | FLAG_IF);
     // Interrupts stay off until after the next instruction.
     store<u32>(cpu + V_SHADOW, 1);
+    kickLoop(); // run() looks at the shadow at check points
   }
 }
 
