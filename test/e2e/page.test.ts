@@ -122,7 +122,9 @@ async function openPage(url: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
   const p = await context.newPage();
-  p.on('close', () => void context.close());
+  // After browser.close() in after(), closing the context again rejects
+  // ("Target page, context or browser has been closed"): nothing left to do then.
+  p.on('close', () => void context.close().catch(() => {}));
   log = pageLog(p);
   await p.goto(url);
   return p;
